@@ -1,0 +1,3 @@
+module github.com/effc/effc
+
+go 1.26.8
