@@ -150,10 +150,13 @@ func (n *Node) Input(i int) *Value {
 type Graph struct {
 	Name      string
 	IRVersion int64
-	Opsets    map[string]int64 // domain -> version as imported ("" = ai.onnx)
-	Producer  string           // producer_name/version of the source model
-	Doc       string
-	Metadata  map[string]string
+	// Opsets maps domain to opset version ("" = ai.onnx). After the frontend
+	// canonicalizes nodes, Opsets[""] is at least CanonicalOpset.
+	Opsets      map[string]int64
+	SourceOpset int64  // ai.onnx opset the source model imported
+	Producer    string // producer_name/version of the source model
+	Doc         string
+	Metadata    map[string]string
 
 	Inputs  []*Value
 	Outputs []*Value
