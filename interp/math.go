@@ -1,0 +1,4 @@
+package interp
+
+// mathKernels holds this family's kernels.
+var mathKernels = map[string]kernel{}

@@ -1,0 +1,4 @@
+package interp
+
+// nnKernels holds this family's kernels.
+var nnKernels = map[string]kernel{}

@@ -1,0 +1,4 @@
+package interp
+
+// tensorKernels holds this family's kernels.
+var tensorKernels = map[string]kernel{}
