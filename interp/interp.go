@@ -90,7 +90,7 @@ func Run(g *ir.Graph, inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 		env[v] = t
 	}
 	for _, c := range g.Consts {
-		if dataLen(c.Const) < 0 {
+		if c.Const.DataLen() < 0 {
 			return nil, fmt.Errorf("constant %q has no data (elided weights?); load the model from ONNX or print the IR with --weights full", c.Name)
 		}
 		env[c] = c.Const
@@ -154,8 +154,8 @@ func checkInput(v *ir.Value, t *ir.Tensor) error {
 	if v.Type.DType != ir.Undefined && t.DType != v.Type.DType {
 		return fmt.Errorf("input %q: dtype %s, want %s", v.Name, t.DType, v.Type.DType)
 	}
-	if n, err := ir.CheckedNumElements(t.Shape); err != nil || int(n) != dataLen(t) {
-		return fmt.Errorf("input %q: data has %d elements, shape %v needs %d", v.Name, dataLen(t), t.Shape, n)
+	if n, err := ir.CheckedNumElements(t.Shape); err != nil || int(n) != t.DataLen() {
+		return fmt.Errorf("input %q: data has %d elements, shape %v needs %d", v.Name, t.DataLen(), t.Shape, n)
 	}
 	if !v.Type.Ranked {
 		return nil

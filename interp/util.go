@@ -6,42 +6,6 @@ import (
 	"github.com/effc/effc/ir"
 )
 
-// dataLen is len(t.Data), or -1 when Data is not an element slice (for
-// example elided weights parsed from the text form).
-func dataLen(t *ir.Tensor) int {
-	switch d := t.Data.(type) {
-	case []float32:
-		return len(d)
-	case []float64:
-		return len(d)
-	case []int8:
-		return len(d)
-	case []uint8:
-		return len(d)
-	case []int16:
-		return len(d)
-	case []uint16:
-		return len(d)
-	case []int32:
-		return len(d)
-	case []uint32:
-		return len(d)
-	case []int64:
-		return len(d)
-	case []uint64:
-		return len(d)
-	case []bool:
-		return len(d)
-	case []string:
-		return len(d)
-	case []complex64:
-		return len(d)
-	case []complex128:
-		return len(d)
-	}
-	return -1
-}
-
 // strides returns row-major strides of shape.
 func strides(shape []int64) []int64 {
 	s := make([]int64, len(shape))

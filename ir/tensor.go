@@ -391,3 +391,39 @@ func (t *Tensor) Hash() string {
 
 // ByteSize is the storage size of the data in bytes.
 func (t *Tensor) ByteSize() int64 { return NumElements(t.Shape) * int64(t.DType.Size()) }
+
+// DataLen is len(t.Data), or -1 when Data is not an element slice (for
+// example elided weights parsed from the text form, which cannot execute).
+func (t *Tensor) DataLen() int {
+	switch d := t.Data.(type) {
+	case []float32:
+		return len(d)
+	case []float64:
+		return len(d)
+	case []int8:
+		return len(d)
+	case []uint8:
+		return len(d)
+	case []int16:
+		return len(d)
+	case []uint16:
+		return len(d)
+	case []int32:
+		return len(d)
+	case []uint32:
+		return len(d)
+	case []int64:
+		return len(d)
+	case []uint64:
+		return len(d)
+	case []bool:
+		return len(d)
+	case []string:
+		return len(d)
+	case []complex64:
+		return len(d)
+	case []complex128:
+		return len(d)
+	}
+	return -1
+}
