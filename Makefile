@@ -1,0 +1,38 @@
+# effc — see README.md. Every target works on a fresh Debian machine after `make deps`.
+GO ?= go
+EFFC := bin/effc
+MODEL := testdata/digits/digits.onnx
+
+.PHONY: deps build demo test vet fuzz conformance clean
+
+deps:
+	bash scripts/deps.sh
+
+build:
+	$(GO) build -o $(EFFC) ./cmd/effc
+
+# The main job on the bundled model: inspect it, print its IR after the
+# default pipeline, and run the held-out test split through the interpreter.
+demo: build
+	$(EFFC) inspect $(MODEL)
+	$(EFFC) ir $(MODEL) --batch 1 | head -40
+	$(EFFC) run $(MODEL) --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy --output-dir out/digits
+
+vet:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting"; exit 1)
+	$(GO) vet ./...
+
+# What CI runs (.ci/run): formatting, vet, every test including the ONNX
+# conformance runner.
+test: vet
+	$(GO) test -count=1 ./...
+
+conformance:
+	$(GO) test -count=1 -v -run TestConformance ./tests/onnx | tail -5
+
+fuzz:
+	$(GO) test ./frontend -run XXX -fuzz FuzzDecode -fuzztime 60s
+	$(GO) test ./ir -run XXX -fuzz FuzzParse -fuzztime 60s
+
+clean:
+	rm -rf bin out
