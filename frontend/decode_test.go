@@ -350,7 +350,7 @@ func TestDecodeAttributes(t *testing.T) {
 		"t":  ir.TensorAttr(ir.FromInt64([]int64{2}, []int64{5, 6})),
 		"fs": ir.FloatsAttr(1, -1), "fu": ir.FloatsAttr(1, -1),
 		"is": ir.IntsAttr(1, -1), "iu": ir.IntsAttr(1, -1), "ss": ir.StringsAttr("a", ""),
-		"ts": {Kind: ir.AttrTensors, Tensors: []*ir.Tensor{ir.FromFloat32([]int64{1}, []float32{1}), ir.FromFloat32([]int64{}, []float32{2})}},
+		"ts":      {Kind: ir.AttrTensors, Tensors: []*ir.Tensor{ir.FromFloat32([]int64{1}, []float32{1}), ir.FromFloat32([]int64{}, []float32{2})}},
 		"untyped": ir.IntAttr(9), "empty": {Kind: ir.AttrInts},
 	}
 	if d := cmp.Diff(want, n.Attrs); d != "" {
