@@ -1,0 +1,456 @@
+package frontend
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/effc/effc/ir"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// ONNX protobuf field numbers written by the encoder (onnx.proto3).
+const (
+	// ModelProto
+	mIRVersion    = 1
+	mProducerName = 2
+	mDocString    = 6
+	mGraph        = 7
+	mOpsetImport  = 8
+	mMetadata     = 14
+	// OperatorSetIdProto and StringStringEntryProto
+	osDomain  = 1
+	osVersion = 2
+	ssKey     = 1
+	ssValue   = 2
+	// GraphProto
+	gNode        = 1
+	gName        = 2
+	gInitializer = 5
+	gDocString   = 10
+	gInput       = 11
+	gOutput      = 12
+	gValueInfo   = 13
+	// NodeProto
+	nInput     = 1
+	nOutput    = 2
+	nName      = 3
+	nOpType    = 4
+	nAttribute = 5
+	nDocString = 6
+	nDomain    = 7
+	// AttributeProto
+	aName    = 1
+	aF       = 2
+	aI       = 3
+	aS       = 4
+	aT       = 5
+	aFloats  = 7
+	aInts    = 8
+	aStrings = 9
+	aTensors = 10
+	aType    = 20
+	// TensorProto
+	tDims       = 1
+	tDataType   = 2
+	tStringData = 6
+	tName       = 8
+	tRawData    = 9
+	// ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto(.Dimension)
+	viName       = 1
+	viType       = 2
+	tpTensorType = 1
+	ttElemType   = 1
+	ttShape      = 2
+	shDim        = 1
+	dimValue     = 1
+	dimParam     = 2
+)
+
+// minIRVersion is the lowest ONNX IR version that may import opset 18.
+const minIRVersion = 8
+
+// Encode serializes g as an ONNX ModelProto: ir_version max(g.IRVersion, 8),
+// producer "effc", opset_import from g.Opsets (ai.onnx at least
+// ir.CanonicalOpset, other domains used by nodes at least 1), the graph's
+// inputs, outputs, initializers (g.Consts, raw_data or string_data) and
+// value_info for every typed node output. It fails on what ONNX cannot hold
+// or on malformed IR (a tensor whose data does not match its dtype and
+// shape, a quantized value type, graph-valued attributes).
+func Encode(g *ir.Graph) ([]byte, error) {
+	if g == nil {
+		return nil, fmt.Errorf("encode: nil graph")
+	}
+	gb, err := encodeGraph(g)
+	if err != nil {
+		return nil, fmt.Errorf("encode graph %q: %w", g.Name, err)
+	}
+	var b []byte
+	irv := g.IRVersion
+	if irv < minIRVersion {
+		irv = minIRVersion
+	}
+	b = protowire.AppendTag(b, mIRVersion, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(irv))
+	b = appendString(b, mProducerName, "effc")
+	if g.Doc != "" {
+		b = appendString(b, mDocString, g.Doc)
+	}
+	b = appendBytes(b, mGraph, gb)
+	for _, d := range opsetsOf(g) {
+		var e []byte
+		if d.domain != "" {
+			e = appendString(e, osDomain, d.domain)
+		}
+		e = protowire.AppendTag(e, osVersion, protowire.VarintType)
+		e = protowire.AppendVarint(e, uint64(d.version))
+		b = appendBytes(b, mOpsetImport, e)
+	}
+	keys := make([]string, 0, len(g.Metadata))
+	for k := range g.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var e []byte
+		e = appendString(e, ssKey, k)
+		e = appendString(e, ssValue, g.Metadata[k])
+		b = appendBytes(b, mMetadata, e)
+	}
+	return b, nil
+}
+
+// EncodeTensor serializes t as an ONNX TensorProto named name (the format of
+// the conformance suite's input_N.pb files).
+func EncodeTensor(name string, t *ir.Tensor) ([]byte, error) {
+	b, err := encodeTensor(name, t)
+	if err != nil {
+		return nil, fmt.Errorf("encode tensor %q: %w", name, err)
+	}
+	return b, nil
+}
+
+type opsetEntry struct {
+	domain  string
+	version int64
+}
+
+// opsetsOf lists the opsets to import, sorted by domain ("" first).
+func opsetsOf(g *ir.Graph) []opsetEntry {
+	m := map[string]int64{}
+	for d, v := range g.Opsets {
+		if d == "ai.onnx" {
+			d = ""
+		}
+		m[d] = max(m[d], v)
+	}
+	m[""] = max(m[""], ir.CanonicalOpset)
+	for _, n := range g.Nodes {
+		d := n.Domain
+		if d == "ai.onnx" {
+			d = ""
+		}
+		if _, ok := m[d]; !ok {
+			m[d] = 1
+		}
+	}
+	out := make([]opsetEntry, 0, len(m))
+	for d, v := range m {
+		out = append(out, opsetEntry{d, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].domain < out[j].domain })
+	return out
+}
+
+func encodeGraph(g *ir.Graph) ([]byte, error) {
+	var b []byte
+	for _, n := range g.Nodes {
+		nb, err := encodeNode(n)
+		if err != nil {
+			return nil, err
+		}
+		b = appendBytes(b, gNode, nb)
+	}
+	if g.Name != "" {
+		b = appendString(b, gName, g.Name)
+	}
+	for _, c := range g.Consts {
+		if c == nil || c.Const == nil {
+			return nil, fmt.Errorf("constant list holds a value without a tensor (%v); passes must keep g.Consts constant", valueName(c))
+		}
+		tb, err := encodeTensor(c.Name, c.Const)
+		if err != nil {
+			return nil, fmt.Errorf("initializer %q: %w", c.Name, err)
+		}
+		b = appendBytes(b, gInitializer, tb)
+	}
+	if g.Doc != "" {
+		b = appendString(b, gDocString, g.Doc)
+	}
+	for _, v := range g.Inputs {
+		vb, err := encodeValueInfo(v)
+		if err != nil {
+			return nil, fmt.Errorf("input: %w", err)
+		}
+		b = appendBytes(b, gInput, vb)
+	}
+	for _, v := range g.Outputs {
+		vb, err := encodeValueInfo(v)
+		if err != nil {
+			return nil, fmt.Errorf("output: %w", err)
+		}
+		b = appendBytes(b, gOutput, vb)
+	}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			if o == nil || g.IsOutput(o) || (o.Type.DType == ir.Undefined && !o.Type.Ranked) {
+				continue
+			}
+			vb, err := encodeValueInfo(o)
+			if err != nil {
+				return nil, fmt.Errorf("%s: output: %w", n, err)
+			}
+			b = appendBytes(b, gValueInfo, vb)
+		}
+	}
+	return b, nil
+}
+
+func valueName(v *ir.Value) string {
+	if v == nil {
+		return "nil"
+	}
+	return fmt.Sprintf("%q", v.Name)
+}
+
+func encodeNode(n *ir.Node) ([]byte, error) {
+	var b []byte
+	for i, v := range n.Inputs {
+		if v != nil && v.Name == "" {
+			return nil, fmt.Errorf("%s: input %d has an empty name; name every value before encoding", n, i)
+		}
+		b = appendString(b, nInput, nameOf(v))
+	}
+	for i, v := range n.Outputs {
+		if v != nil && v.Name == "" {
+			return nil, fmt.Errorf("%s: output %d has an empty name; name every value before encoding", n, i)
+		}
+		b = appendString(b, nOutput, nameOf(v))
+	}
+	if n.Name != "" {
+		b = appendString(b, nName, n.Name)
+	}
+	b = appendString(b, nOpType, n.Op)
+	for _, name := range n.SortedAttrNames() {
+		ab, err := encodeAttr(name, n.Attrs[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: attribute %q: %w", n, name, err)
+		}
+		b = appendBytes(b, nAttribute, ab)
+	}
+	if n.Doc != "" {
+		b = appendString(b, nDocString, n.Doc)
+	}
+	if n.Domain != "" {
+		b = appendString(b, nDomain, n.Domain)
+	}
+	return b, nil
+}
+
+func nameOf(v *ir.Value) string {
+	if v == nil {
+		return ""
+	}
+	return v.Name
+}
+
+func encodeAttr(name string, a *ir.Attr) ([]byte, error) {
+	if a == nil {
+		return nil, fmt.Errorf("nil attribute value; remove the attribute instead")
+	}
+	var b []byte
+	b = appendString(b, aName, name)
+	switch a.Kind {
+	case ir.AttrFloat:
+		b = protowire.AppendTag(b, aF, protowire.Fixed32Type)
+		b = protowire.AppendFixed32(b, math.Float32bits(a.Float))
+	case ir.AttrInt:
+		b = protowire.AppendTag(b, aI, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(a.Int))
+	case ir.AttrString:
+		b = appendString(b, aS, a.String)
+	case ir.AttrTensor:
+		if a.Tensor == nil {
+			return nil, fmt.Errorf("tensor attribute holds no tensor")
+		}
+		tb, err := encodeTensor("", a.Tensor)
+		if err != nil {
+			return nil, err
+		}
+		b = appendBytes(b, aT, tb)
+	case ir.AttrFloats:
+		var p []byte
+		for _, f := range a.Floats {
+			p = protowire.AppendFixed32(p, math.Float32bits(f))
+		}
+		b = appendBytes(b, aFloats, p)
+	case ir.AttrInts:
+		var p []byte
+		for _, v := range a.Ints {
+			p = protowire.AppendVarint(p, uint64(v))
+		}
+		b = appendBytes(b, aInts, p)
+	case ir.AttrStrings:
+		for _, s := range a.Strings {
+			b = appendString(b, aStrings, s)
+		}
+	case ir.AttrTensors:
+		for i, t := range a.Tensors {
+			if t == nil {
+				return nil, fmt.Errorf("tensor %d of the list is nil", i)
+			}
+			tb, err := encodeTensor("", t)
+			if err != nil {
+				return nil, fmt.Errorf("tensor %d: %w", i, err)
+			}
+			b = appendBytes(b, aTensors, tb)
+		}
+	default:
+		return nil, fmt.Errorf("kind %s cannot be encoded (effc represents no graph, sparse or type attributes)", a.Kind)
+	}
+	b = protowire.AppendTag(b, aType, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(a.Kind))
+	return b, nil
+}
+
+// checkTensor verifies that t's Data has the Go type its DType calls for and
+// product(Shape) elements, so Bytes cannot panic.
+func checkTensor(t *ir.Tensor) error {
+	if t == nil {
+		return fmt.Errorf("nil tensor")
+	}
+	if !t.DType.Valid() {
+		return fmt.Errorf("invalid dtype %d", uint8(t.DType))
+	}
+	n, err := ir.CheckedNumElements(t.Shape)
+	if err != nil {
+		return err
+	}
+	var got int
+	ok := false
+	switch d := t.Data.(type) {
+	case []float32:
+		got, ok = len(d), t.DType == ir.Float32
+	case []float64:
+		got, ok = len(d), t.DType == ir.Float64
+	case []int8:
+		got, ok = len(d), t.DType == ir.Int8
+	case []uint8:
+		got, ok = len(d), t.DType == ir.Uint8 || t.DType.IsFP8()
+	case []int16:
+		got, ok = len(d), t.DType == ir.Int16
+	case []uint16:
+		got, ok = len(d), t.DType == ir.Uint16 || t.DType == ir.Float16 || t.DType == ir.BFloat16
+	case []int32:
+		got, ok = len(d), t.DType == ir.Int32
+	case []uint32:
+		got, ok = len(d), t.DType == ir.Uint32
+	case []int64:
+		got, ok = len(d), t.DType == ir.Int64
+	case []uint64:
+		got, ok = len(d), t.DType == ir.Uint64
+	case []bool:
+		got, ok = len(d), t.DType == ir.Bool
+	case []string:
+		got, ok = len(d), t.DType == ir.String
+	case []complex64:
+		got, ok = len(d), t.DType == ir.Complex64
+	case []complex128:
+		got, ok = len(d), t.DType == ir.Complex128
+	}
+	if !ok {
+		return fmt.Errorf("data of Go type %T does not hold dtype %s", t.Data, t.DType)
+	}
+	if int64(got) != n {
+		return fmt.Errorf("data has %d elements, shape %v needs %d", got, t.Shape, n)
+	}
+	return nil
+}
+
+func encodeTensor(name string, t *ir.Tensor) ([]byte, error) {
+	if err := checkTensor(t); err != nil {
+		return nil, err
+	}
+	var b []byte
+	if len(t.Shape) > 0 {
+		var p []byte
+		for _, d := range t.Shape {
+			p = protowire.AppendVarint(p, uint64(d))
+		}
+		b = appendBytes(b, tDims, p)
+	}
+	b = protowire.AppendTag(b, tDataType, protowire.VarintType)
+	b = protowire.AppendVarint(b, uint64(t.DType))
+	if t.DType == ir.String {
+		for _, s := range t.Data.([]string) {
+			b = appendString(b, tStringData, s)
+		}
+	}
+	if name != "" {
+		b = appendString(b, tName, name)
+	}
+	if t.DType != ir.String {
+		b = appendBytes(b, tRawData, t.Bytes())
+	}
+	return b, nil
+}
+
+func encodeValueInfo(v *ir.Value) ([]byte, error) {
+	if v == nil {
+		return nil, fmt.Errorf("nil value")
+	}
+	if v.Name == "" {
+		return nil, fmt.Errorf("value with an empty name; name every value before encoding")
+	}
+	var b []byte
+	b = appendString(b, viName, v.Name)
+	t := v.Type
+	if t.DType == ir.Undefined && !t.Ranked {
+		return b, nil // type unknown: ONNX allows a ValueInfoProto without type
+	}
+	if t.Quant != nil {
+		return nil, fmt.Errorf("value %q has a quantized type; ONNX has no quantized tensor types, lower it to QuantizeLinear/DequantizeLinear first", v.Name)
+	}
+	var tt []byte
+	tt = protowire.AppendTag(tt, ttElemType, protowire.VarintType)
+	tt = protowire.AppendVarint(tt, uint64(t.DType))
+	if t.Ranked {
+		var sh []byte
+		for _, d := range t.Shape {
+			var db []byte
+			switch {
+			case d.Size >= 0:
+				db = protowire.AppendTag(db, dimValue, protowire.VarintType)
+				db = protowire.AppendVarint(db, uint64(d.Size))
+			case d.Param != "":
+				db = appendString(db, dimParam, d.Param)
+			}
+			sh = appendBytes(sh, shDim, db)
+		}
+		tt = appendBytes(tt, ttShape, sh)
+	}
+	var tp []byte
+	tp = appendBytes(tp, tpTensorType, tt)
+	b = appendBytes(b, viType, tp)
+	return b, nil
+}
+
+func appendBytes(b []byte, num protowire.Number, v []byte) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendBytes(b, v)
+}
+
+func appendString(b []byte, num protowire.Number, s string) []byte {
+	b = protowire.AppendTag(b, num, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
