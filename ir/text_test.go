@@ -615,3 +615,26 @@ func TestPrintErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestDocExample checks that the example in docs/ir.md parses and is
+// already in printed form.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "ir.md"))
+	if err != nil {
+		t.Skipf("docs/ir.md not found: %v", err)
+	}
+	s := string(doc)
+	i := strings.Index(s, "```\neffir 1\n")
+	if i < 0 {
+		t.Fatal("docs/ir.md has no example starting with effir 1")
+	}
+	s = s[i+4:]
+	s = s[:strings.Index(s, "```")]
+	g, err := Parse([]byte(s))
+	if err != nil {
+		t.Fatalf("docs/ir.md example: %v", err)
+	}
+	if got := Format(g, PrintOptions{}); got != s {
+		t.Errorf("docs/ir.md example is not in printed form:\n%s", cmp.Diff(s, got))
+	}
+}
