@@ -1,0 +1,59 @@
+// Package passes holds effc's graph passes and the manager that runs them.
+//
+// Every pass is one row of the table below: a stable kebab-case name used on
+// the command line, a function over the graph, and whether the pass is a
+// required lowering step. Ordering constraints between passes are data too
+// (order), checked against every named pipeline by TestPassOrder. A pipeline
+// is a comma-separated list of pass or pipeline names ("default",
+// "shape-infer,const-fold,dce") that parses and prints back.
+package passes
+
+import "github.com/effc/effc/ir"
+
+// Pass is one named graph transformation.
+type Pass struct {
+	Name     string                          // stable kebab-case name, e.g. "const-fold"
+	Doc      string                          // one line for 'effc passes' and --help
+	Run      func(*Context, *ir.Graph) error // user-caused failures are errors, never panics
+	Required bool                            // lowering step that later stages rely on
+}
+
+// table lists every pass effc has. The same algorithm may fill several
+// pipeline slots; the name identifies the algorithm.
+var table = [...]Pass{
+	{Name: "shape-infer", Run: inferShapes, Required: true,
+		Doc: "infer every value's dtype and shape (symbolic dims kept by name)"},
+	{Name: "identity-elim", Run: eliminateIdentities,
+		Doc: "remove Identity and inference-mode Dropout nodes"},
+	{Name: "const-fold", Run: foldConstants,
+		Doc: "evaluate nodes whose inputs are all constant (and Shape/Size of static shapes) with the interpreter"},
+	{Name: "dce", Run: eliminateDeadCode,
+		Doc: "remove nodes and constants that no graph output depends on"},
+	{Name: "cse", Run: eliminateCommonSubexpressions,
+		Doc: "merge nodes with the same op, inputs and attributes, and identical constants"},
+	{Name: "bn-fold", Run: foldBatchNorms,
+		Doc: "fold inference BatchNormalization into the preceding Conv or Gemm weights and bias"},
+}
+
+// constraint says pass a must run before pass b when both are in a pipeline.
+type constraint struct{ a, b string }
+
+// order holds the ordering requirements between passes; each has a reason.
+var order = [...]constraint{
+	// bn-fold matches Conv→BatchNormalization through constant weights, which
+	// const-fold materializes (e.g. weights computed by Reshape/Transpose).
+	{"const-fold", "bn-fold"},
+	// const-fold folds Shape of static shapes, which needs inferred shapes.
+	{"shape-infer", "const-fold"},
+}
+
+// pipelines are the named pipelines, as data.
+var pipelines = map[string][]string{
+	// default is what 'effc ir' and the compiler run unless told otherwise.
+	"default": {"shape-infer", "identity-elim", "const-fold", "dce", "cse", "bn-fold", "dce", "shape-infer"},
+	// O0 runs only what later stages require.
+	"O0": {"shape-infer"},
+}
+
+// DefaultPipeline is the pipeline effc runs unless told otherwise.
+const DefaultPipeline = "default"
