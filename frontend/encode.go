@@ -229,13 +229,13 @@ func encodeNode(n *ir.Node) ([]byte, error) {
 		if v != nil && v.Name == "" {
 			return nil, fmt.Errorf("%s: input %d has an empty name; name every value before encoding", n, i)
 		}
-		b = appendString(b, nInput, nameOf(v))
+		b = appendString(b, nInput, encName(v))
 	}
 	for i, v := range n.Outputs {
 		if v != nil && v.Name == "" {
 			return nil, fmt.Errorf("%s: output %d has an empty name; name every value before encoding", n, i)
 		}
-		b = appendString(b, nOutput, nameOf(v))
+		b = appendString(b, nOutput, encName(v))
 	}
 	if n.Name != "" {
 		b = appendString(b, nName, n.Name)
@@ -257,7 +257,7 @@ func encodeNode(n *ir.Node) ([]byte, error) {
 	return b, nil
 }
 
-func nameOf(v *ir.Value) string {
+func encName(v *ir.Value) string {
 	if v == nil {
 		return ""
 	}

@@ -87,7 +87,7 @@ func graphDiff(a, b *ir.Graph) string {
 func names(vs []*ir.Value) []string {
 	out := make([]string, len(vs))
 	for i, v := range vs {
-		out[i] = nameOf(v)
+		out[i] = encName(v)
 	}
 	return out
 }
