@@ -1,0 +1,253 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/effc/effc"
+	"github.com/effc/effc/ir"
+)
+
+// runCmd is `effc run`.
+var runCmd = &command{
+	name:    "run",
+	summary: "run a model on the reference interpreter",
+	usage:   "run MODEL.onnx --input FILE [--input NAME=FILE ...] [--output-dir DIR] [--labels FILE.npy]",
+	about: `Run loads MODEL.onnx and runs it on effc's reference interpreter. Input
+files are NumPy .npy arrays or ONNX TensorProto .pb files. --input FILE binds
+the graph inputs in order (the first --input FILE to the first graph input,
+and so on); --input NAME=FILE binds input NAME. Each input must have its graph
+input's dtype and shape; a symbolic dimension such as a batch "N" takes any
+size, the same in every input that names it.
+
+For each output, run prints its type, min, max and mean, and the argmax of its
+first row. With --output-dir it writes every output to DIR/<output>.npy
+(characters other than letters, digits, '.', '-' and '_' in the output name
+become '_'). With --labels, a .npy of integer class labels, it prints the top-1
+accuracy of the first output (argmax over all but the first dimension) against
+the labels.`,
+	examples: []string{
+		"effc run testdata/digits/digits.onnx --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy",
+		"effc run testdata/digits/digits.onnx --input image=testdata/digits/test_x.npy --output-dir out",
+		"effc run model.onnx --input test_data_set_0/input_0.pb",
+	},
+	flags: func(fs *flag.FlagSet) func(*env, []string) error {
+		var inputs stringList
+		fs.Var(&inputs, "input", "input tensor `FILE` (.npy or .pb), or NAME=FILE; repeatable, positional ones bind graph inputs in order")
+		outDir := fs.String("output-dir", "", "write each output to `DIR`/<output>.npy")
+		labels := fs.String("labels", "", "integer labels `FILE.npy`: print top-1 accuracy of the first output")
+		return func(e *env, args []string) error {
+			path, err := oneModel(args)
+			if err != nil {
+				return err
+			}
+			if len(inputs) == 0 {
+				return usagef("missing --input FILE")
+			}
+			g, err := effc.Load(path)
+			if err != nil {
+				return err
+			}
+			feeds, err := bindInputs(g, inputs)
+			if err != nil {
+				return err
+			}
+			var lab []int64
+			if *labels != "" {
+				if lab, err = readLabels(*labels); err != nil {
+					return err
+				}
+			}
+			outs, err := effc.Run(g, feeds)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if *outDir != "" {
+				if err := os.MkdirAll(*outDir, 0o755); err != nil {
+					return err
+				}
+			}
+			for _, o := range g.Outputs {
+				t := outs[o.Name]
+				printSummary(e.stdout, o.Name, t)
+				if *outDir != "" {
+					file := filepath.Join(*outDir, fileName(o.Name)+".npy")
+					if err := writeNPY(file, t); err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "  wrote %s\n", file)
+				}
+			}
+			if lab != nil && len(g.Outputs) > 0 {
+				o := g.Outputs[0]
+				correct, n, err := top1(outs[o.Name], lab)
+				if err != nil {
+					return fmt.Errorf("--labels %s: output %q: %v", *labels, o.Name, err)
+				}
+				fmt.Fprintf(e.stdout, "accuracy: %d/%d = %.4f (top-1 of %q against %s)\n",
+					correct, n, float64(correct)/float64(n), o.Name, *labels)
+			}
+			return nil
+		}
+	},
+}
+
+// bindInputs reads the --input files and maps them to graph input names.
+func bindInputs(g *ir.Graph, specs []string) (map[string]*ir.Tensor, error) {
+	isInput := map[string]bool{}
+	for _, v := range g.Inputs {
+		isInput[v.Name] = true
+	}
+	feeds := map[string]*ir.Tensor{}
+	pos := 0
+	for _, s := range specs {
+		name, file := "", s
+		if i := strings.Index(s, "="); i > 0 {
+			if !isInput[s[:i]] {
+				if _, err := os.Stat(s); err != nil {
+					return nil, fmt.Errorf("--input %s: the graph has no input %q; its inputs are %s", s, s[:i], inputNames(g))
+				}
+			} else {
+				name, file = s[:i], s[i+1:]
+			}
+		}
+		if name == "" {
+			if pos >= len(g.Inputs) {
+				return nil, fmt.Errorf("--input %s: the graph has only %d input(s) (%s); name the input with NAME=FILE", s, len(g.Inputs), inputNames(g))
+			}
+			name = g.Inputs[pos].Name
+			pos++
+		}
+		if _, dup := feeds[name]; dup {
+			return nil, fmt.Errorf("--input %s: input %q is bound twice", s, name)
+		}
+		_, t, err := readTensorFile(file)
+		if err != nil {
+			return nil, err
+		}
+		feeds[name] = t
+	}
+	return feeds, nil
+}
+
+// inputNames lists g's input names, quoted.
+func inputNames(g *ir.Graph) string {
+	names := make([]string, len(g.Inputs))
+	for i, v := range g.Inputs {
+		names[i] = fmt.Sprintf("%q", v.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// fileName makes an output name safe as a file name.
+func fileName(name string) string {
+	b := []byte(name)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_'
+		if !ok {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 || strings.Trim(string(b), ".") == "" {
+		return "output"
+	}
+	return string(b)
+}
+
+// numeric reports whether t's elements convert to float64.
+func numeric(t *ir.Tensor) bool {
+	switch t.DType {
+	case ir.String, ir.Complex64, ir.Complex128, ir.Undefined:
+		return false
+	}
+	return t.DataLen() >= 0
+}
+
+// printSummary prints one output's type, range, mean and first-row argmax.
+func printSummary(w io.Writer, name string, t *ir.Tensor) {
+	typ := ir.TensorType(t.DType, ir.ShapeOf(t.Shape...)).String()
+	n := t.Len()
+	if !numeric(t) || n == 0 {
+		fmt.Fprintf(w, "%s: %s\n", name, typ)
+		return
+	}
+	lo, hi, sum := math.Inf(1), math.Inf(-1), 0.0
+	nan := 0
+	for i := 0; i < n; i++ {
+		x := t.Float64At(i)
+		if math.IsNaN(x) {
+			nan++
+			continue
+		}
+		lo, hi, sum = math.Min(lo, x), math.Max(hi, x), sum+x
+	}
+	fmt.Fprintf(w, "%s: %s min %.6g max %.6g mean %.6g", name, typ, lo, hi, sum/float64(n-nan))
+	if nan > 0 {
+		fmt.Fprintf(w, " (%d NaN)", nan)
+	}
+	if len(t.Shape) >= 1 {
+		row := n
+		if len(t.Shape) >= 2 && t.Shape[0] > 0 {
+			row = n / int(t.Shape[0])
+		}
+		fmt.Fprintf(w, " argmax[0] %d", argmax(t, 0, row))
+	}
+	fmt.Fprintln(w)
+}
+
+// argmax returns the index of the largest of t's elements [off, off+n),
+// relative to off; the first wins ties, NaN never wins.
+func argmax(t *ir.Tensor, off, n int) int {
+	best, bi := math.Inf(-1), 0
+	for i := 0; i < n; i++ {
+		if x := t.Float64At(off + i); x > best {
+			best, bi = x, i
+		}
+	}
+	return bi
+}
+
+// readLabels loads integer class labels from a .npy file.
+func readLabels(path string) ([]int64, error) {
+	if !strings.EqualFold(filepath.Ext(path), ".npy") {
+		return nil, fmt.Errorf("--labels %s: want a .npy file of integer labels", path)
+	}
+	t, err := readNPY(path)
+	if err != nil {
+		return nil, err
+	}
+	if !t.DType.IsInt() {
+		return nil, fmt.Errorf("--labels %s: labels have dtype %s, want an integer type", path, t.DType)
+	}
+	return t.Int64s(), nil
+}
+
+// top1 counts the rows of out whose argmax equals the label: row i is
+// out[i, ...] flattened.
+func top1(out *ir.Tensor, labels []int64) (correct, n int, err error) {
+	if out == nil || !numeric(out) {
+		return 0, 0, fmt.Errorf("is not numeric")
+	}
+	if len(out.Shape) < 2 {
+		return 0, 0, fmt.Errorf("has shape %s; want at least 2 dims [batch, classes]", ir.ShapeOf(out.Shape...))
+	}
+	rows := int(out.Shape[0])
+	if rows != len(labels) {
+		return 0, 0, fmt.Errorf("has %d rows but there are %d labels", rows, len(labels))
+	}
+	if rows == 0 {
+		return 0, 0, fmt.Errorf("has no rows")
+	}
+	per := out.Len() / rows
+	for i := 0; i < rows; i++ {
+		if int64(argmax(out, i*per, per)) == labels[i] {
+			correct++
+		}
+	}
+	return correct, rows, nil
+}
