@@ -93,21 +93,7 @@ func runPipeline(t *testing.T, b *builder, spec string, tol float64) {
 	if err != nil {
 		t.Fatalf("after %s: %v", spec, err)
 	}
-	for name, w := range want {
-		g := got[name]
-		if g == nil {
-			t.Fatalf("output %q missing after %s", name, spec)
-		}
-		wf, gf := w.Float64s(), g.Float64s()
-		if len(wf) != len(gf) {
-			t.Fatalf("output %q: %d elements after %s, want %d", name, len(gf), spec, len(wf))
-		}
-		for i := range wf {
-			if d := math.Abs(wf[i] - gf[i]); d > tol*math.Max(1, math.Abs(wf[i])) {
-				t.Fatalf("output %q[%d] = %g after %s, want %g", name, i, gf[i], spec, wf[i])
-			}
-		}
-	}
+	compareOutputs(t, want, got, tol)
 }
 
 func countOp(g *ir.Graph, op string) int {
