@@ -38,7 +38,7 @@ Pipelines: ` + strings.Join(passes.PipelineNames(), ", "),
 		printAll := fs.Bool("print-after-all", false, "print the IR after every pass")
 		var printAfter stringList
 		fs.Var(&printAfter, "print-after", "print the IR after `PASS` (repeatable, or comma-separated)")
-		weights := fs.String("weights", "elided", "print constants in `MODE` full or elided (elided prints large constants as size and hash)")
+		weights := fs.String("weights", "elided", "how to print constants, `MODE` full or elided (elided shows large constants as size and hash)")
 		var shapes stringList
 		fs.Var(&shapes, "shape", "bind input NAME's shape, e.g. image=1,1,8,8 (`NAME=D0,D1,...`, repeatable)")
 		batch := fs.Int64("batch", 0, "bind the symbolic batch dimension (dim 0 of the inputs) to `N`")
@@ -91,6 +91,12 @@ Pipelines: ` + strings.Join(passes.PipelineNames(), ", "),
 			if *batch > 0 {
 				if err := ir.BindBatch(g, *batch); err != nil {
 					return fmt.Errorf("%s: --batch %d: %w", path, *batch, err)
+				}
+			}
+			if len(bind) > 0 || *batch > 0 {
+				// Binding changes input dims only; propagate them.
+				if err := ir.InferShapes(g); err != nil {
+					return fmt.Errorf("%s: after binding shapes: %w", path, err)
 				}
 			}
 			opts := passes.Options{

@@ -195,7 +195,11 @@ func printCommandHelp(w io.Writer, c *command) {
 		}
 		fmt.Fprintf(w, "  --%s%s\n        %s", f.Name, arg, usage)
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
-			fmt.Fprintf(w, " (default %s)", f.DefValue)
+			if fmt.Sprintf("%T", f.Value) == "*flag.stringValue" {
+				fmt.Fprintf(w, " (default %q)", f.DefValue)
+			} else {
+				fmt.Fprintf(w, " (default %s)", f.DefValue)
+			}
 		}
 		fmt.Fprintln(w)
 	})
