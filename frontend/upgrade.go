@@ -18,13 +18,16 @@
 //     nearest, nearest_mode "floor" (upsampling) or "ceil" (downsampling),
 //     as Upsample and Resize-10 behave; Scatter becomes ScatterElements.
 //   - Resize-10 gets the same modes and an absent roi; Resize-11 empty
-//     roi/scales constants become absent inputs.
+//     roi/scales constants become absent inputs, and its
+//     tf_half_pixel_for_nn mode becomes half_pixel with an adjusted
+//     nearest_mode.
 //   - Softmax, LogSoftmax and Hardmax before 13 coerced the input to 2-D at
 //     axis. When the coercion is a no-op (axis is the last axis, or every
 //     later dim is 1) only the axis attribute is made explicit; otherwise the
 //     node becomes Flatten(axis) -> op(axis=-1) -> Reshape(to Shape(x)).
 //   - Binary ops before 7 with broadcast=1 and an axis attribute (legacy
-//     broadcasting) get B reshaped so numpy broadcasting aligns it at axis:
+//     broadcasting), and PRelu before 7 with a 1-D per-channel slope
+//     (axis 1), get B reshaped so numpy broadcasting aligns it at axis:
 //     an Unsqueeze when the ranks are known, else a Shape/ConstantOfShape/
 //     Concat/Reshape chain computing B's new shape at run time.
 //   - BatchNormalization: is_test and spatial go; spatial=0 (per-activation
@@ -73,6 +76,7 @@ var upgradeRules = []upgradeRule{
 	{"Div", 7, legacyBroadcast}, {"Pow", 7, legacyBroadcast}, {"And", 7, legacyBroadcast},
 	{"Or", 7, legacyBroadcast}, {"Xor", 7, legacyBroadcast}, {"Equal", 7, legacyBroadcast},
 	{"Greater", 7, legacyBroadcast}, {"Less", 7, legacyBroadcast},
+	{"PRelu", 7, preluChannelSlope},
 	{"Gemm", 7, dropAttrs("broadcast")},
 	{"GRU", 7, dropAttrs("output_sequence")}, {"LSTM", 7, dropAttrs("output_sequence")},
 	{"RNN", 7, dropAttrs("output_sequence")},
@@ -376,23 +380,48 @@ func legacyBroadcast(u *upgrader, n *ir.Node) error {
 	if bc == 0 || !hasAxis {
 		return nil // equal shapes, or suffix alignment: numpy semantics
 	}
+	return broadcastAt(u, n, axisAttr.Int)
+}
+
+// preluChannelSlope upgrades PRelu before 7, whose 1-D slope of C values
+// applied per channel (axis 1), not numpy-aligned with the last axis.
+func preluChannelSlope(u *upgrader, n *ir.Node) error {
+	if len(n.Inputs) != 2 || n.Inputs[0] == nil || n.Inputs[1] == nil {
+		return fmt.Errorf("%s: PRelu needs inputs X and slope, has %d; the model is malformed", n, len(n.Inputs))
+	}
+	rs, ok := rankOf(n.Inputs[1])
+	if !ok || rs != 1 {
+		return nil // a full-shape slope broadcasts the same under numpy rules
+	}
+	if s := n.Inputs[1].Const; s != nil && s.Len() == 1 {
+		return nil
+	}
+	if rx, ok := rankOf(n.Inputs[0]); ok && rx < 2 {
+		return nil
+	}
+	return broadcastAt(u, n, 1)
+}
+
+// broadcastAt makes input 1 (B) of n broadcast against input 0 (A) with
+// B's dims aligned to A's starting at axis, by appending 1-dims to B.
+func broadcastAt(u *upgrader, n *ir.Node, axisAttr int64) error {
 	if len(n.Inputs) != 2 || n.Inputs[0] == nil || n.Inputs[1] == nil {
 		return fmt.Errorf("%s: legacy broadcast needs inputs A and B, has %d; the model is malformed", n, len(n.Inputs))
 	}
 	a, b := n.Inputs[0], n.Inputs[1]
-	axis := axisAttr.Int
+	axis := axisAttr
 	ra, okA := rankOf(a)
 	rb, okB := rankOf(b)
 	if okA && axis < 0 {
 		axis += int64(ra)
 	}
 	if axis < 0 {
-		return fmt.Errorf("%s: legacy broadcast axis %d is negative and the rank of input %q is unknown; declare its shape", n, axisAttr.Int, a.Name)
+		return fmt.Errorf("%s: legacy broadcast axis %d is negative and the rank of input %q is unknown; declare its shape", n, axisAttr, a.Name)
 	}
 	if okA && okB {
 		k := int64(ra) - axis - int64(rb)
 		if k < 0 {
-			return fmt.Errorf("%s: legacy broadcast of %q (rank %d) into %q (rank %d) at axis %d does not fit", n, b.Name, rb, a.Name, ra, axisAttr.Int)
+			return fmt.Errorf("%s: legacy broadcast of %q (rank %d) into %q (rank %d) at axis %d does not fit", n, b.Name, rb, a.Name, ra, axisAttr)
 		}
 		if k == 0 {
 			return nil
@@ -814,10 +843,18 @@ func legacyResizeModes(n *ir.Node, scales *ir.Value) error {
 }
 
 // resize11 upgrades Resize-11: empty roi/scales constants (placeholders)
-// become absent inputs, and refuses tf_half_pixel_for_nn, removed in 13.
+// become absent inputs, and tf_half_pixel_for_nn, removed in 13, becomes
+// half_pixel with the nearest_mode that rounds to the same pixel.
 func resize11(_ *upgrader, n *ir.Node) error {
-	if m := n.AttrString("coordinate_transformation_mode", ""); m == "tf_half_pixel_for_nn" {
-		return fmt.Errorf("%s: coordinate_transformation_mode tf_half_pixel_for_nn was removed in opset 13 and has no equivalent; re-export with half_pixel or asymmetric", n)
+	if n.AttrString("coordinate_transformation_mode", "") == "tf_half_pixel_for_nn" {
+		// x_orig = (x+0.5)/scale is half_pixel's h plus 0.5, and
+		// round_prefer_floor(h+0.5) = ceil(h), floor(h+0.5) = round_prefer_ceil(h).
+		rounding := map[string]string{"round_prefer_floor": "ceil", "floor": "round_prefer_ceil"}[n.AttrString("nearest_mode", "round_prefer_floor")]
+		if n.AttrString("mode", "nearest") != "nearest" || rounding == "" {
+			return fmt.Errorf("%s: coordinate_transformation_mode tf_half_pixel_for_nn (removed in opset 13) has an equivalent only for mode nearest with nearest_mode round_prefer_floor or floor; re-export with half_pixel", n)
+		}
+		n.SetAttr("coordinate_transformation_mode", ir.StringAttr("half_pixel"))
+		n.SetAttr("nearest_mode", ir.StringAttr(rounding))
 	}
 	for i := 1; i <= 2 && i < len(n.Inputs); i++ {
 		if v := n.Inputs[i]; v.IsConst() && v.Const.Len() == 0 {

@@ -582,3 +582,20 @@ func TestUpgradeConformanceModels(t *testing.T) {
 		t.Errorf("no conformance model of an opset before %d decoded", ir.CanonicalOpset)
 	}
 }
+
+func TestUpgradePReluChannelSlope(t *testing.T) {
+	b := newGB()
+	x := b.in("x", f32x4d)
+	n := b.node("p", "PRelu", nil, 1, x, b.c("slope", ir.FromFloat32([]int64{3}, []float32{.1, .2, .3})))
+	mustUpgrade(t, b.g, 6)
+	if c := constIn(t, n, 1); !cmp.Equal(c.Shape, []int64{3, 1, 1}) {
+		t.Errorf("PRelu-6 slope shape %v, want [3 1 1] (per channel)", c.Shape)
+	}
+	b = newGB()
+	x = b.in("x", f32x4d)
+	n = b.node("p", "PRelu", nil, 1, x, b.c("slope", ir.FromFloat32([]int64{3}, []float32{.1, .2, .3})))
+	mustUpgrade(t, b.g, 7)
+	if c := constIn(t, n, 1); !cmp.Equal(c.Shape, []int64{3}) {
+		t.Errorf("PRelu-7 slope reshaped to %v; opset 7 already broadcasts like numpy", c.Shape)
+	}
+}
