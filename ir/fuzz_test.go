@@ -16,9 +16,12 @@ func FuzzParse(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	for _, c := range goldenCases {
-		f.Add([]byte(Format(c.build(), PrintOptions{Weights: WeightsFull})))
-	}
+	// Full-mode text of the small graphs (resnet_block's weights would make
+	// a 50KB seed, too big to mutate usefully), and short hand-written seeds.
+	f.Add([]byte(Format(dtypes(), PrintOptions{Weights: WeightsFull})))
+	f.Add([]byte(Format(quantized(), PrintOptions{Weights: WeightsFull})))
+	f.Add([]byte("effir 1\ngraph \"g\" {\n  input %x : f32[2]\n  %z : f32[2] = Neg(%y) @b\n  %y : f32[2] = Relu(%x) @a\n  output %z\n}\n"))
+	f.Add([]byte("effir 1\ngraph \"g\" {\n  const %c : f16[2] = [nan:0x7e01, -0]\n  () = X(%c) {f=[1.0, nan], t=bf16[] 1.5, s=strings[]}\n  output %c\n}\n"))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		g, err := Parse(src)
 		if err != nil {
