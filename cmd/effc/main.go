@@ -160,10 +160,13 @@ func reorderArgs(fs *flag.FlagSet, args []string) []string {
 		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
 			continue
 		}
-		if i+1 < len(args) {
-			flags = append(flags, args[i+1])
-			i++
+		if i+1 == len(args) {
+			// The value is missing: leave the flag last so that fs.Parse
+			// reports it instead of taking "--" as the value.
+			return flags
 		}
+		flags = append(flags, args[i+1])
+		i++
 	}
 	return append(append(flags, "--"), pos...)
 }

@@ -224,7 +224,9 @@ func TestRunBadInputs(t *testing.T) {
 		{[]string{"run", digits, "--input", "label=" + digitsY},
 			"effc: --input label=" + digitsY + `: the graph has no input "label"; its inputs are "image"` + "\n"},
 		{[]string{"run", digits, "--input", digitsX, "--input", digitsX},
-			"effc: --input " + digitsX + `: the graph has only 1 input(s) ("image"); name the input with NAME=FILE` + "\n"},
+			"effc: --input " + digitsX + `: every graph input is already bound ("image"); remove the extra --input` + "\n"},
+		{[]string{"run", digits, "--input", "image=" + digitsX, "--input", digitsX},
+			"effc: --input " + digitsX + `: every graph input is already bound ("image"); remove the extra --input` + "\n"},
 		{[]string{"run", digits, "--input", filepath.Join(dir, "x.txt")},
 			"effc: " + filepath.Join(dir, "x.txt") + ": unknown tensor file type; want .npy (NumPy) or .pb (ONNX TensorProto)\n"},
 		{[]string{"run", digits, "--input", digitsX, "--labels", digitsX},
@@ -278,6 +280,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"ir", digits, "--shape", "image=1,x"}, `effc ir: --shape "image=1,x": dimension "x" is not a non-negative integer`},
 		{[]string{"ir", digits, "--batch", "0"}, "effc ir: --batch 0: want a positive batch size"},
 		{[]string{"run", digits}, "effc run: missing --input FILE"},
+		{[]string{"run", digits, "--input"}, "effc run: flag needs an argument: -input"},
 		{[]string{"ops", "extra"}, `effc ops: unexpected argument "extra"`},
 		{[]string{"version", "extra"}, `effc version: unexpected argument "extra"`},
 	}
@@ -423,6 +426,86 @@ func TestNPYRoundTrip(t *testing.T) {
 		}
 		if got.DType != tt.DType || !reflect.DeepEqual(got.Shape, tt.Shape) || !reflect.DeepEqual(got.Data, tt.Data) {
 			t.Errorf("round trip of %s%v %v gave %s%v %v", tt.DType, tt.Shape, tt.Data, got.DType, got.Shape, got.Data)
+		}
+	}
+}
+
+// twoInputModel writes an ONNX model y = a + b with a, b: f32[N,3] and
+// returns its path.
+func twoInputModel(t *testing.T) string {
+	t.Helper()
+	typ := ir.TensorType(ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3)})
+	a := &ir.Value{Name: "a", Type: typ}
+	b := &ir.Value{Name: "b", Type: typ}
+	n := &ir.Node{Name: "add", Op: "Add", Inputs: []*ir.Value{a, b}}
+	y := &ir.Value{Name: "y/sum", Type: typ, Producer: n}
+	n.Outputs = []*ir.Value{y}
+	g := &ir.Graph{Name: "two", IRVersion: 8, Opsets: map[string]int64{"": ir.CanonicalOpset},
+		Inputs: []*ir.Value{a, b}, Outputs: []*ir.Value{y}, Nodes: []*ir.Node{n}}
+	data, err := frontend.Encode(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "two.onnx")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRunTwoInputs(t *testing.T) {
+	model := twoInputModel(t)
+	dir := filepath.Dir(model)
+	save := func(name string, shape []int64, data []float32) string {
+		p := filepath.Join(dir, name)
+		if err := writeNPY(p, ir.FromFloat32(shape, data)); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	a := save("a.npy", []int64{2, 3}, []float32{1, 2, 3, 4, 5, 6})
+	b := save("b.npy", []int64{2, 3}, []float32{10, 20, 30, 40, 50, 60})
+	b3 := save("b3.npy", []int64{3, 3}, make([]float32, 9))
+
+	// By position, by name in either order: the same sum.
+	want := "y/sum: f32[2,3] min 11 max 66 mean 38.5 argmax[0] 2\n"
+	for _, args := range [][]string{
+		{"run", model, "--input", a, "--input", b},
+		{"run", model, "--input", "b=" + b, "--input", "a=" + a},
+		{"run", model, "--input", "b=" + b, "--input", a},
+		{"run", model, "--input", a, "--input", "b=" + b},
+	} {
+		if out := mustRun(t, args...); out != want {
+			t.Errorf("effc %s:\n got %q\nwant %q", strings.Join(args, " "), out, want)
+		}
+	}
+	// Output names become safe file names.
+	out := t.TempDir()
+	mustRun(t, "run", model, "--input", a, "--input", b, "--output-dir", out)
+	sum, err := readNPY(filepath.Join(out, "y_sum.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(sum.Data, []float32{11, 22, 33, 44, 55, 66}) {
+		t.Errorf("y_sum.npy holds %v", sum.Data)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", model, "--input", a, "--input", b3},
+			`input "b": shape [3,3] does not match [N,3] (dim 0: got 3, but input "a" set N = 2)`},
+		{[]string{"run", model, "--input", a},
+			`missing input "b" (f32[N,3]); the graph's inputs are "a" f32[N,3], "b" f32[N,3]`},
+		{[]string{"run", model, "--input", "a=" + a, "--input", "a=" + b},
+			`--input a=` + b + `: input "a" is bound twice`},
+		{[]string{"run", model, "--input", "b=" + a, "--input", b3},
+			`input "b": shape [2,3] does not match [N,3] (dim 0: got 2, but input "a" set N = 3)`},
+	} {
+		code, _, errs := effcRun(t, c.args...)
+		if code != 1 || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("effc %s: exit %d, stderr %q; want exit 1 and one line containing %q", strings.Join(c.args, " "), code, errs, c.want)
 		}
 	}
 }

@@ -19,9 +19,9 @@ var runCmd = &command{
 	summary: "run a model on the reference interpreter",
 	usage:   "run MODEL.onnx --input FILE [--input NAME=FILE ...] [--output-dir DIR] [--labels FILE.npy]",
 	about: `Run loads MODEL.onnx and runs it on effc's reference interpreter. Input
-files are NumPy .npy arrays or ONNX TensorProto .pb files. --input FILE binds
-the graph inputs in order (the first --input FILE to the first graph input,
-and so on); --input NAME=FILE binds input NAME. Each input must have its graph
+files are NumPy .npy arrays or ONNX TensorProto .pb files. --input NAME=FILE
+binds input NAME; each --input FILE binds the next graph input, in graph
+order, that no NAME=FILE bound. Each input must have its graph
 input's dtype and shape; a symbolic dimension such as a batch "N" takes any
 size, the same in every input that names it.
 
@@ -38,7 +38,7 @@ the labels.`,
 	},
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		var inputs stringList
-		fs.Var(&inputs, "input", "input tensor `FILE` (.npy or .pb), or NAME=FILE; repeatable, positional ones bind graph inputs in order")
+		fs.Var(&inputs, "input", "input tensor `FILE` (.npy or .pb), or NAME=FILE; repeatable, plain FILEs bind the unnamed graph inputs in order")
 		outDir := fs.String("output-dir", "", "write each output to `DIR`/<output>.npy")
 		labels := fs.String("labels", "", "integer labels `FILE.npy`: print top-1 accuracy of the first output")
 		return func(e *env, args []string) error {
@@ -97,36 +97,51 @@ the labels.`,
 	},
 }
 
-// bindInputs reads the --input files and maps them to graph input names.
+// bindInputs reads the --input files and maps them to graph input names:
+// NAME=FILE binds input NAME, and each plain FILE binds the next graph input,
+// in graph order, that no NAME=FILE bound.
 func bindInputs(g *ir.Graph, specs []string) (map[string]*ir.Tensor, error) {
 	isInput := map[string]bool{}
 	for _, v := range g.Inputs {
 		isInput[v.Name] = true
 	}
-	feeds := map[string]*ir.Tensor{}
-	pos := 0
+	named := map[string]string{} // input name -> file
+	var plain []string
 	for _, s := range specs {
-		name, file := "", s
 		if i := strings.Index(s, "="); i > 0 {
-			if !isInput[s[:i]] {
-				if _, err := os.Stat(s); err != nil {
-					return nil, fmt.Errorf("--input %s: the graph has no input %q; its inputs are %s", s, s[:i], inputNames(g))
+			name := s[:i]
+			if isInput[name] {
+				if _, dup := named[name]; dup {
+					return nil, fmt.Errorf("--input %s: input %q is bound twice", s, name)
 				}
-			} else {
-				name, file = s[:i], s[i+1:]
+				named[name] = s[i+1:]
+				continue
+			}
+			if _, err := os.Stat(s); err != nil {
+				return nil, fmt.Errorf("--input %s: the graph has no input %q; its inputs are %s", s, name, inputNames(g))
 			}
 		}
-		if name == "" {
-			if pos >= len(g.Inputs) {
-				return nil, fmt.Errorf("--input %s: the graph has only %d input(s) (%s); name the input with NAME=FILE", s, len(g.Inputs), inputNames(g))
-			}
-			name = g.Inputs[pos].Name
-			pos++
+		plain = append(plain, s)
+	}
+	order := make([]string, 0, len(specs)) // input names in binding order
+	files := map[string]string{}
+	for _, v := range g.Inputs {
+		if f, ok := named[v.Name]; ok {
+			files[v.Name] = f
+			order = append(order, v.Name)
+			continue
 		}
-		if _, dup := feeds[name]; dup {
-			return nil, fmt.Errorf("--input %s: input %q is bound twice", s, name)
+		if len(plain) > 0 {
+			files[v.Name], plain = plain[0], plain[1:]
+			order = append(order, v.Name)
 		}
-		_, t, err := readTensorFile(file)
+	}
+	if len(plain) > 0 {
+		return nil, fmt.Errorf("--input %s: every graph input is already bound (%s); remove the extra --input", plain[0], inputNames(g))
+	}
+	feeds := map[string]*ir.Tensor{}
+	for _, name := range order {
+		_, t, err := readTensorFile(files[name])
 		if err != nil {
 			return nil, err
 		}
