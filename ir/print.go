@@ -1,7 +1,7 @@
 package ir
 
 import (
-	"bytes"
+	"bufio"
 	"fmt"
 	"io"
 	"math"
@@ -73,20 +73,20 @@ func Print(w io.Writer, g *Graph, opts PrintOptions) error {
 	if g == nil {
 		return fmt.Errorf("ir.Print: nil graph")
 	}
-	p := &printer{opts: opts}
+	p := &printer{buf: bufio.NewWriter(w), opts: opts}
 	err := p.graph(g)
-	if _, werr := w.Write(p.buf.Bytes()); werr != nil && err == nil {
+	if werr := p.buf.Flush(); werr != nil && err == nil {
 		err = werr
 	}
 	return err
 }
 
 type printer struct {
-	buf  bytes.Buffer
+	buf  *bufio.Writer
 	opts PrintOptions
 }
 
-func (p *printer) printf(format string, args ...any) { fmt.Fprintf(&p.buf, format, args...) }
+func (p *printer) printf(format string, args ...any) { fmt.Fprintf(p.buf, format, args...) }
 
 func (p *printer) graph(g *Graph) error {
 	p.printf("effir 1\ngraph %s", quote(g.Name))
@@ -366,14 +366,19 @@ func (p *printer) tensorData(t *Tensor) (string, error) {
 		}
 		return fmt.Sprintf("elided %dB %s", size, t.Hash()), nil
 	}
-	elems := make([]string, n)
-	for i := range elems {
-		elems[i] = formatElem(t, i)
-	}
 	if len(t.Shape) == 0 {
-		return elems[0], nil
+		return formatElem(t, 0), nil
 	}
-	return "[" + strings.Join(elems, ", ") + "]", nil
+	var b strings.Builder
+	b.WriteString("[")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(formatElem(t, i))
+	}
+	b.WriteString("]")
+	return b.String(), nil
 }
 
 // checkTensor verifies that t.Data is the Go slice type its DType calls for,

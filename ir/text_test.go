@@ -638,3 +638,17 @@ func TestDocExample(t *testing.T) {
 		t.Errorf("docs/ir.md example is not in printed form:\n%s", cmp.Diff(s, got))
 	}
 }
+
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, fmt.Errorf("disk full") }
+
+// TestPrintWriterError checks that write errors reach the caller.
+func TestPrintWriterError(t *testing.T) {
+	if err := Print(failWriter{}, resnetBlock(), PrintOptions{}); err == nil || err.Error() != "disk full" {
+		t.Errorf("Print to a failing writer: %v, want disk full", err)
+	}
+	if s := Format(nil, PrintOptions{}); s != "# error: ir.Print: nil graph\n" {
+		t.Errorf("Format(nil) = %q", s)
+	}
+}
