@@ -350,12 +350,18 @@ func attrToInput(attr string, idx int, required bool) func(*upgrader, *ir.Node) 
 		a, ok := n.Attrs[attr]
 		if !ok {
 			if required {
-				return fmt.Errorf("%s: attribute %q is required before opset %d; the model is malformed", n, attr, u.opset+1)
+				return fmt.Errorf("%s: attribute %q is required at opset %d; the model is malformed", n, attr, u.opset)
 			}
 			return nil
 		}
 		if a.Kind != ir.AttrInts {
 			return fmt.Errorf("%s: attribute %q is %s, want ints; the model is malformed", n, attr, a.Kind)
+		}
+		if len(a.Ints) == 0 && !required {
+			// An empty list meant the default (all axes, equal split),
+			// which an absent input means too.
+			delete(n.Attrs, attr)
+			return nil
 		}
 		if len(n.Inputs) > idx && n.Inputs[idx] != nil {
 			return fmt.Errorf("%s: has both attribute %q and input %d; remove one", n, attr, idx)
@@ -602,7 +608,7 @@ func padAttrs(u *upgrader, n *ir.Node) error {
 	delete(n.Attrs, "pads")
 	if v, ok := n.Attrs["value"]; ok {
 		delete(n.Attrs, "value")
-		if v.Float != 0 && n.AttrString("mode", "constant") == "constant" {
+		if (v.Float != 0 || math.Signbit(float64(v.Float))) && n.AttrString("mode", "constant") == "constant" {
 			c, err := u.constLike(n, "value", []int64{}, []float64{float64(v.Float)}, n.Inputs[0])
 			if err != nil {
 				return err

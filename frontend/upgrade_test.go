@@ -599,3 +599,16 @@ func TestUpgradePReluChannelSlope(t *testing.T) {
 		t.Errorf("PRelu-7 slope reshaped to %v; opset 7 already broadcasts like numpy", c.Shape)
 	}
 }
+
+func TestUpgradeEmptyOptionalList(t *testing.T) {
+	b := newGB()
+	x := b.in("x", f32x4d)
+	sq := b.node("sq", "Squeeze", map[string]*ir.Attr{"axes": ir.IntsAttr()}, 1, x)
+	rm := b.node("rm", "ReduceMean", map[string]*ir.Attr{"axes": ir.IntsAttr()}, 1, x)
+	mustUpgrade(t, b.g, 11)
+	for _, n := range []*ir.Node{sq, rm} {
+		if len(n.Inputs) != 1 || n.HasAttr("axes") {
+			t.Errorf("%s: inputs %v attrs %v, want the empty axes list dropped", n, inputNames(n), n.SortedAttrNames())
+		}
+	}
+}
