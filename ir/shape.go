@@ -15,21 +15,24 @@ import (
 // It stops at the first node it cannot type: later nodes would only
 // report consequences of that error.
 func InferShapes(g *Graph) error {
+	sd := shapeData{}
 	for _, n := range g.Nodes {
-		if err := inferNode(n); err != nil {
+		if err := inferNode(n, sd); err != nil {
 			return err
 		}
+		sd.propagate(n)
 	}
 	return nil
 }
 
-// inferNode types the outputs of one node.
-func inferNode(n *Node) error {
+// inferNode types the outputs of one node; sd supplies the propagated
+// values of shape-computing inputs (nil for none).
+func inferNode(n *Node, sd shapeData) error {
 	def := LookupOp(n.Domain, n.Op)
 	if def == nil {
 		return unknownOpError(n)
 	}
-	types, err := def.Infer(n)
+	types, err := def.Infer(sd.shadow(n))
 	if err != nil {
 		return err
 	}

@@ -112,14 +112,7 @@ func TestShapesConformance(t *testing.T) {
 
 // conformanceExpectedErrors lists models that effc refuses on purpose,
 // with a substring of the expected error and the reason.
-var conformanceExpectedErrors = map[string]string{
-	// Opset-6 PRelu applies a [C] slope along axis 1; opset 7+ broadcasts
-	// from the right. The frontend's upgrade must reshape the slope to
-	// [C,1,...] when it canonicalizes; until it does, effc reports this.
-	"pytorch-converted/test_PReLU_1d_multiparam": "do not broadcast",
-	"pytorch-converted/test_PReLU_2d_multiparam": "do not broadcast",
-	"pytorch-converted/test_PReLU_3d_multiparam": "do not broadcast",
-}
+var conformanceExpectedErrors = map[string]string{}
 
 // conformanceDataQuirks lists outputs whose expected tensor does not
 // describe the output type, so comparing them says nothing about effc.

@@ -15,7 +15,7 @@ import (
 // on both sides cancel (Reshape [N,3,4] to [-1,12] gives [N,12]).
 func inferReshape(n *Node) ([]Type, error) {
 	x := in0(n)
-	target, ok := constInts(n, 1)
+	target, ok := shapeValsOf(n, 1)
 	if !ok {
 		if l := inputLen(n, 1); l >= 0 {
 			if l > maxRank {
@@ -31,23 +31,26 @@ func inferReshape(n *Node) ([]Type, error) {
 	allowZero := n.AttrInt("allowzero", 0) != 0
 	out := make(Shape, len(target))
 	infer := -1
-	for i, v := range target {
+	for i, sv := range target {
+		v := sv.v
 		switch {
+		case !sv.known:
+			out[i] = sv.dim()
 		case v == -1:
 			if infer >= 0 {
-				return nil, errf(n, "shape %v has more than one -1; at most one dim can be inferred", target)
+				return nil, errf(n, "shape %v has more than one -1; at most one dim can be inferred", shapeVals{vals: target})
 			}
 			infer = i
 		case v == 0 && !allowZero:
 			if !x.Ranked {
 				out[i] = Unknown()
 			} else if i >= len(x.Shape) {
-				return nil, errf(n, "shape %v copies dim %d (a 0 entry), but input 0 has rank %d", target, i, len(x.Shape))
+				return nil, errf(n, "shape %v copies dim %d (a 0 entry), but input 0 has rank %d", shapeVals{vals: target}, i, len(x.Shape))
 			} else {
 				out[i] = x.Shape[i]
 			}
 		case v < -1:
-			return nil, errf(n, "shape %v has entry %d, want >= -1", target, v)
+			return nil, errf(n, "shape %v has entry %d, want >= -1", shapeVals{vals: target}, v)
 		default:
 			d, err := dimFromInt(n, fmt.Sprintf("shape[%d]", i), v)
 			if err != nil {
@@ -93,11 +96,11 @@ func inferReshape(n *Node) ([]Type, error) {
 			if outKnown == 0 {
 				if inKnown != 0 {
 					return nil, errf(n, "cannot infer the -1 dim of shape %v: the other dims hold 0 elements but input 0 %s holds %d",
-						target, x.Shape, inKnown)
+						shapeVals{vals: target}, x.Shape, inKnown)
 				}
 			} else if inKnown%outKnown != 0 {
 				return nil, errf(n, "cannot reshape %s (%d elements) to %v: %d is not a multiple of %d",
-					x.Shape, inKnown, target, inKnown, outKnown)
+					x.Shape, inKnown, shapeVals{vals: target}, inKnown, outKnown)
 			} else {
 				out[infer] = D(inKnown / outKnown)
 			}
@@ -106,7 +109,7 @@ func inferReshape(n *Node) ([]Type, error) {
 		}
 	} else if exact && len(inLeft) == 0 && inKnown != outKnown {
 		return nil, errf(n, "cannot reshape %s (%d elements) to %v (%d elements); element counts must match",
-			x.Shape, inKnown, target, outKnown)
+			x.Shape, inKnown, shapeVals{vals: target}, outKnown)
 	}
 	return one(ranked(x.DType, out))
 }
@@ -512,14 +515,19 @@ func sliceCount(start, end, step, dim int64) int64 {
 	return (start - end + s - 1) / s
 }
 
-// shapeDims turns constant shape values into dims (Expand, ConstantOfShape).
-func shapeDims(n *Node, what string, v []int64) (Shape, error) {
+// shapeDims turns shape values into dims (Expand, ConstantOfShape);
+// known values must be valid sizes.
+func shapeDims(n *Node, what string, v []shapeVal) (Shape, error) {
 	if len(v) > maxRank {
 		return nil, errf(n, "%s has %d entries, want at most %d", what, len(v), maxRank)
 	}
 	s := make(Shape, len(v))
 	for i, x := range v {
-		d, err := dimFromInt(n, fmt.Sprintf("%s[%d]", what, i), x)
+		if !x.known {
+			s[i] = x.dim()
+			continue
+		}
+		d, err := dimFromInt(n, fmt.Sprintf("%s[%d]", what, i), x.v)
 		if err != nil {
 			return nil, err
 		}
@@ -531,7 +539,7 @@ func shapeDims(n *Node, what string, v []int64) (Shape, error) {
 // inferExpand broadcasts the input against the target shape.
 func inferExpand(n *Node) ([]Type, error) {
 	x := in0(n)
-	v, ok := constInts(n, 1)
+	v, ok := shapeValsOf(n, 1)
 	if !ok {
 		if l := inputLen(n, 1); l >= 0 && x.Ranked && l <= maxRank {
 			return one(ranked(x.DType, unknownDims(max(len(x.Shape), int(l)))))
@@ -547,7 +555,7 @@ func inferExpand(n *Node) ([]Type, error) {
 	}
 	s, err := broadcastShapes(x.Shape, target)
 	if err != nil {
-		return nil, errf(n, "cannot expand %s to %v: %v", x.Shape, v, err)
+		return nil, errf(n, "cannot expand %s to %v: %v", x.Shape, shapeVals{vals: v}, err)
 	}
 	return one(ranked(x.DType, s))
 }
@@ -924,7 +932,7 @@ func inferConstantOfShape(n *Node) ([]Type, error) {
 		}
 		dt = t.DType
 	}
-	if v, ok := constInts(n, 0); ok {
+	if v, ok := shapeValsOf(n, 0); ok {
 		s, err := shapeDims(n, "shape", v)
 		if err != nil {
 			return nil, err
@@ -944,6 +952,10 @@ func inferRange(n *Node) ([]Type, error) {
 	li, ok2 := constFloats(n, 1)
 	de, ok3 := constFloats(n, 2)
 	if !ok1 || !ok2 || !ok3 {
+		// Range(0, n, 1) has length n, even when n is a symbol.
+		if l, ok := shapeValsOf(n, 1); ok && ok1 && ok3 && len(l) == 1 && len(st) == 1 && st[0] == 0 && len(de) == 1 && de[0] == 1 {
+			return one(ranked(dt, Shape{l[0].dim()}))
+		}
 		return one(ranked(dt, Shape{Unknown()}))
 	}
 	if len(st) != 1 || len(li) != 1 || len(de) != 1 {

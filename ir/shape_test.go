@@ -90,7 +90,7 @@ func runShapeCases(t *testing.T, cases []shapeCase) {
 		t.Run(name, func(t *testing.T) {
 			nOut := max(len(c.want), 1)
 			n := testNode(t, c.op, c.in, c.attrs, nOut)
-			err := inferNode(n)
+			err := inferNode(n, nil)
 			if c.err != "" {
 				if err == nil {
 					t.Fatalf("got types %v, want error containing %q", outTypes(n), c.err)
@@ -433,6 +433,70 @@ func TestMergeTypes(t *testing.T) {
 		}
 		if err != nil || got.String() != c.want {
 			t.Errorf("merge(%s, %s): got %s, %v; want %s", c.inferred, c.declared, got, err, c.want)
+		}
+	}
+}
+
+// TestShapeValuePropagation: the Shape -> Gather -> Unsqueeze -> Concat
+// -> Reshape chain of exported transformers resolves symbolically.
+func TestShapeValuePropagation(t *testing.T) {
+	g := &Graph{}
+	val := func(name string, c *Tensor) *Value {
+		v := &Value{Name: name}
+		if c != nil {
+			v.Const = c
+			s := make(Shape, len(c.Shape))
+			for i, d := range c.Shape {
+				s[i] = D(d)
+			}
+			v.Type = TensorType(c.DType, s)
+			g.Consts = append(g.Consts, v)
+		}
+		return v
+	}
+	add := func(op string, ins []*Value, attrs map[string]*Attr) *Value {
+		n := &Node{Name: op + strconv.Itoa(len(g.Nodes)), Op: op, Inputs: ins, Attrs: attrs}
+		o := &Value{Name: n.Name + ".out", Producer: n}
+		n.Outputs = []*Value{o}
+		g.Nodes = append(g.Nodes, n)
+		return o
+	}
+	x := &Value{Name: "x", Type: ty(t, "f32[N,S,768]")}
+	g.Inputs = []*Value{x}
+	shape := add("Shape", []*Value{x}, nil)
+	n := add("Gather", []*Value{shape, val("i0", cs64(0))}, nil)
+	s := add("Gather", []*Value{shape, val("i1", cs64(1))}, nil)
+	hidden := add("Gather", []*Value{shape, val("i2", cs64(2))}, nil)
+	heads := val("heads", cs64(12))
+	headDim := add("Div", []*Value{hidden, heads}, nil)
+	ax := val("ax", ci64(0))
+	parts := []*Value{
+		add("Unsqueeze", []*Value{n, ax}, nil),
+		add("Unsqueeze", []*Value{s, ax}, nil),
+		add("Unsqueeze", []*Value{heads, ax}, nil),
+		add("Unsqueeze", []*Value{headDim, ax}, nil),
+	}
+	target := add("Concat", parts, map[string]*Attr{"axis": IntAttr(0)})
+	y := add("Reshape", []*Value{x, target}, nil)
+	pos := add("Range", []*Value{val("zero", cs64(0)), s, val("one", cs64(1))}, nil)
+	mask := add("ConstantOfShape", []*Value{add("Slice", []*Value{shape, val("st", ci64(0)), val("en", ci64(2))}, nil)}, nil)
+	flat := add("Reshape", []*Value{x, add("Concat", []*Value{add("Unsqueeze", []*Value{n, ax}, nil), val("m1", ci64(-1))},
+		map[string]*Attr{"axis": IntAttr(0)})}, nil)
+	g.Outputs = []*Value{y, pos, mask, flat}
+	if err := InferShapes(g); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(g); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		v    *Value
+		want string
+	}{
+		{target, "i64[4]"}, {y, "f32[N,S,12,64]"}, {pos, "i64[S]"}, {mask, "f32[N,S]"}, {flat, "f32[N,?]"},
+	} {
+		if got := c.v.Type.String(); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.v.Name, got, c.want)
 		}
 	}
 }
