@@ -108,6 +108,10 @@ func quantizeLinearKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if dt == ir.Undefined {
 		dt = ir.Uint8
 	}
+	lo, hi, ok := quantRange(dt)
+	if !ok && !dt.IsFP8() {
+		return nil, fmt.Errorf("output dtype %s is not a supported quantized type (u8, i8, u16, i16, i32, fp8)", dt)
+	}
 	pidx, err := quantParamIndex(n, x, scale)
 	if err != nil {
 		return nil, err
@@ -137,10 +141,6 @@ func quantizeLinearKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			out[i] = ir.Float32ToFP8(dt, float32(v), sat)
 		}
 		return []*ir.Tensor{{DType: dt, Shape: append([]int64{}, x.Shape...), Data: out}}, nil
-	}
-	lo, hi, ok := quantRange(dt)
-	if !ok {
-		return nil, fmt.Errorf("output dtype %s is not a supported quantized type (u8, i8, u16, i16, i32, fp8)", dt)
 	}
 	for i, v := range q {
 		v = math.RoundToEven(v)

@@ -271,3 +271,90 @@ func TestReverseSequence(t *testing.T) {
 	tkWant(t, got, ir.Float32, tkS(4, 4), []float32{0, 1, 2, 3, 5, 4, 6, 7, 10, 9, 8, 11, 15, 14, 13, 12})
 	tkErr(t, "outside [0, 4]", "ReverseSequence", 1, nil, x, tkI64(tkS(4), 1, 2, 3, 5))
 }
+
+// TestHostileInputsAreErrors feeds malformed inputs to every kernel of the
+// family: each must return a validation error, never panic (EvalNode turns
+// panics into "internal error").
+func TestHostileInputsAreErrors(t *testing.T) {
+	sc := tkF32(nil, 1) // scalar
+	str := &ir.Tensor{DType: ir.String, Shape: tkS(1), Data: []string{"x"}}
+	x := tkF32(tkS(2, 2), 1, 2, 3, 4)
+	i0 := tkI64(tkS(1), 0)
+	at := func(kv ...any) map[string]*ir.Attr {
+		m := map[string]*ir.Attr{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1].(*ir.Attr)
+		}
+		return m
+	}
+	cases := []struct {
+		op    string
+		nOut  int
+		attrs map[string]*ir.Attr
+		in    []*ir.Tensor
+	}{
+		{"Reshape", 1, nil, []*ir.Tensor{x, tkI64(tkS(1, 1), 4)}},
+		{"Reshape", 1, nil, []*ir.Tensor{x, tkI64(tkS(2), -2, 2)}},
+		{"Flatten", 1, nil, []*ir.Tensor{sc}},
+		{"Squeeze", 1, nil, []*ir.Tensor{x, tkI64(tkS(1), 5)}},
+		{"Transpose", 1, at("perm", ir.IntsAttr(0, 0)), []*ir.Tensor{x}},
+		{"Concat", 1, at("axis", ir.IntAttr(0)), []*ir.Tensor{sc, sc}},
+		{"Concat", 1, nil, []*ir.Tensor{x, x}},
+		{"Concat", 1, at("axis", ir.IntAttr(0)), []*ir.Tensor{x, tkI64(tkS(2, 2), 1, 2, 3, 4)}},
+		{"Split", 0, nil, []*ir.Tensor{x}},
+		{"Split", 1, nil, []*ir.Tensor{sc}},
+		{"Slice", 1, nil, []*ir.Tensor{sc, i0, i0}},
+		{"Slice", 1, nil, []*ir.Tensor{x, tkF32(tkS(1), 0), i0}},
+		{"Gather", 1, nil, []*ir.Tensor{sc, i0}},
+		{"Gather", 1, at("axis", ir.IntAttr(7)), []*ir.Tensor{x, i0}},
+		{"GatherElements", 1, nil, []*ir.Tensor{x, tkI64(tkS(1, 3), 0, 0, 0)}},
+		{"GatherND", 1, at("batch_dims", ir.IntAttr(-1)), []*ir.Tensor{x, tkI64(tkS(1, 1), 0)}},
+		{"GatherND", 1, nil, []*ir.Tensor{x, tkI64(tkS(1, 1), 9)}},
+		{"ScatterElements", 1, nil, []*ir.Tensor{x, tkI64(tkS(1, 1), 5), tkF32(tkS(1, 1), 0)}},
+		{"ScatterElements", 1, nil, []*ir.Tensor{x, tkI64(tkS(1, 1), 0), tkI64(tkS(1, 1), 0)}},
+		{"ScatterND", 1, nil, []*ir.Tensor{x, tkI64(tkS(1, 3), 0, 0, 0), sc}},
+		{"ScatterND", 1, nil, []*ir.Tensor{x, tkI64(tkS(1, 2), 0, -3), tkF32(tkS(1), 0)}},
+		{"Expand", 1, nil, []*ir.Tensor{x, tkI64(tkS(1), -1)}},
+		{"Tile", 1, nil, []*ir.Tensor{x, tkI64(tkS(2), -1, 1)}},
+		{"Pad", 1, at("mode", ir.StringAttr("edge")), []*ir.Tensor{tkF32(tkS(0, 2)), tkI64(tkS(4), 1, 0, 1, 0)}},
+		{"Pad", 1, nil, []*ir.Tensor{x, tkI64(tkS(4), -3, 0, 0, 0)}},
+		{"Pad", 1, nil, []*ir.Tensor{x, tkI64(tkS(4), 1, 0, 1, 0), str}},
+		{"CenterCropPad", 1, nil, []*ir.Tensor{x, tkI64(tkS(1), 2)}},
+		{"ReverseSequence", 1, nil, []*ir.Tensor{tkF32(tkS(2), 1, 2), tkI64(tkS(1), 1)}},
+		{"Compress", 1, nil, []*ir.Tensor{x, tkI64(tkS(1), 1)}},
+		{"OneHot", 1, nil, []*ir.Tensor{str, tkI64(nil, 2), tkF32(tkS(2), 0, 1)}},
+		{"OneHot", 1, at("axis", ir.IntAttr(5)), []*ir.Tensor{i0, tkI64(nil, 2), tkF32(tkS(2), 0, 1)}},
+		{"Unique", 1, nil, []*ir.Tensor{{DType: ir.Complex64, Shape: tkS(1), Data: []complex64{1}}}},
+		{"Unique", 1, at("axis", ir.IntAttr(2)), []*ir.Tensor{x}},
+		{"ConstantOfShape", 1, nil, []*ir.Tensor{tkF32(tkS(1), 2)}},
+		{"ConstantOfShape", 1, at("value", ir.TensorAttr(tkF32(tkS(2), 1, 2))), []*ir.Tensor{i0}},
+		{"Range", 1, nil, []*ir.Tensor{str, str, str}},
+		{"Range", 1, nil, []*ir.Tensor{tkF32(nil, 0), tkF32(nil, float32(math.Inf(1))), tkF32(nil, 1)}},
+		{"Dropout", 2, nil, []*ir.Tensor{x, str}},
+		{"Trilu", 1, nil, []*ir.Tensor{x, tkF32(nil, 1)}},
+		{"EyeLike", 1, at("dtype", ir.IntAttr(99)), []*ir.Tensor{x}},
+		{"EyeLike", 1, nil, []*ir.Tensor{{DType: ir.String, Shape: tkS(1, 1), Data: []string{""}}}},
+		{"QuantizeLinear", 1, nil, []*ir.Tensor{x, sc, str}},
+		{"QuantizeLinear", 1, nil, []*ir.Tensor{str, sc}},
+		{"QuantizeLinear", 1, nil, []*ir.Tensor{sc, tkF32(tkS(2), 1, 1)}},
+		{"QuantizeLinear", 1, at("block_size", ir.IntAttr(3)), []*ir.Tensor{x, tkF32(tkS(2, 2), 1, 1, 1, 1)}},
+		{"DequantizeLinear", 1, nil, []*ir.Tensor{x, sc}},
+		{"DequantizeLinear", 1, nil, []*ir.Tensor{i0, str}},
+		{"DynamicQuantizeLinear", 3, nil, []*ir.Tensor{i0}},
+		{"MatMulInteger", 1, nil, []*ir.Tensor{{DType: ir.Uint8, Shape: tkS(), Data: []uint8{1}}, {DType: ir.Uint8, Shape: tkS(1), Data: []uint8{1}}}},
+		{"MatMulInteger", 1, nil, []*ir.Tensor{{DType: ir.Uint8, Shape: tkS(1, 1), Data: []uint8{1}}, {DType: ir.Uint8, Shape: tkS(1, 1), Data: []uint8{1}}, str}},
+		{"RNN", 1, nil, []*ir.Tensor{x, x, x}},
+		{"RNN", 1, at("direction", ir.StringAttr("sideways")), []*ir.Tensor{tkF32(tkS(1, 1, 1), 1), tkF32(tkS(1, 1, 1), 1), tkF32(tkS(1, 1, 1), 1)}},
+		{"GRU", 1, nil, []*ir.Tensor{tkF32(tkS(1, 1, 1), 1), tkF32(tkS(1, 3, 1), 1, 1, 1), tkF32(tkS(1, 3, 1), 1, 1, 1), nil, tkI64(tkS(1), 2)}},
+		{"LSTM", 1, nil, []*ir.Tensor{tkF32(tkS(1, 1, 1), 1), tkF32(tkS(1, 4, 1), 1, 1, 1, 1), tkF32(tkS(1, 4, 1), 1, 1, 1, 1), nil, nil, nil, nil, tkF32(tkS(1, 2), 1, 1)}},
+		{"LSTM", 1, at("activations", ir.StringsAttr("Tanh")), []*ir.Tensor{tkF32(tkS(1, 1, 1), 1), tkF32(tkS(1, 4, 1), 1, 1, 1, 1), tkF32(tkS(1, 4, 1), 1, 1, 1, 1)}},
+	}
+	for i, c := range cases {
+		_, err := EvalNode(tkNode(c.op, c.nOut, c.attrs), c.in)
+		if err == nil {
+			t.Errorf("case %d (%s): no error", i, c.op)
+		} else if strings.Contains(err.Error(), "internal error") {
+			t.Errorf("case %d (%s): panicked: %v", i, c.op, err)
+		}
+	}
+}
