@@ -309,6 +309,16 @@ func setInput(n *ir.Node, i int, v *ir.Value) {
 	n.Inputs[i] = v
 }
 
+// numericConst reports whether v is a constant whose elements convert to
+// numbers (not strings or complex values, where Tensor.Float64At panics).
+func numericConst(v *ir.Value) bool {
+	if !v.IsConst() {
+		return false
+	}
+	dt := v.Const.DType
+	return dt.IsFloat() || dt.IsInt() || dt == ir.Bool
+}
+
 // rankOf returns v's rank when known.
 func rankOf(v *ir.Value) (int, bool) {
 	switch {
@@ -521,7 +531,7 @@ func tileRepeats(u *upgrader, n *ir.Node) error {
 	}
 	tiles, axis := n.Inputs[1], n.Inputs[2]
 	r, ok := rankOf(n.Inputs[0])
-	if !tiles.IsConst() || !axis.IsConst() || !ok || tiles.Const.Len() != 1 || axis.Const.Len() != 1 {
+	if !numericConst(tiles) || !numericConst(axis) || !ok || tiles.Const.Len() != 1 || axis.Const.Len() != 1 {
 		return fmt.Errorf("%s: Tile-1 with non-constant tiles/axis or unknown input rank has no opset-18 form; make tiles and axis constants and declare the input shape", n)
 	}
 	ax := axis.Const.Int64At(0)
@@ -550,7 +560,7 @@ func splitInputToInt64(u *upgrader, n *ir.Node) error {
 	if n.HasAttr("split") {
 		return fmt.Errorf("%s: has both attribute split and input split; remove one", n)
 	}
-	if s.IsConst() {
+	if numericConst(s) {
 		n.Inputs[1] = u.ints(n, "split", s.Const.Int64s())
 		return nil
 	}
@@ -607,6 +617,9 @@ func padAttrs(u *upgrader, n *ir.Node) error {
 	setInput(n, 1, u.ints(n, "pads", a.Ints))
 	delete(n.Attrs, "pads")
 	if v, ok := n.Attrs["value"]; ok {
+		if v.Kind != ir.AttrFloat {
+			return fmt.Errorf("%s: attribute value is %s, want float; the model is malformed", n, v.Kind)
+		}
 		delete(n.Attrs, "value")
 		if (v.Float != 0 || math.Signbit(float64(v.Float))) && n.AttrString("mode", "constant") == "constant" {
 			c, err := u.constLike(n, "value", []int64{}, []float64{float64(v.Float)}, n.Inputs[0])
@@ -631,6 +644,9 @@ func clipAttrs(u *upgrader, n *ir.Node) error {
 		if !ok {
 			continue
 		}
+		if a.Kind != ir.AttrFloat {
+			return fmt.Errorf("%s: attribute %s is %s, want float; the model is malformed", n, name, a.Kind)
+		}
 		delete(n.Attrs, name)
 		c, err := u.constLike(n, name, []int64{}, []float64{float64(a.Float)}, n.Inputs[0])
 		if err != nil {
@@ -644,8 +660,8 @@ func clipAttrs(u *upgrader, n *ir.Node) error {
 // topKAttr moves TopK-1's k to input K (1-D int64).
 func topKAttr(u *upgrader, n *ir.Node) error {
 	a, ok := n.Attrs["k"]
-	if !ok {
-		return fmt.Errorf("%s: attribute k is required before opset 10; the model is malformed", n)
+	if !ok || a.Kind != ir.AttrInt {
+		return fmt.Errorf("%s: int attribute k is required before opset 10; the model is malformed", n)
 	}
 	delete(n.Attrs, "k")
 	setInput(n, 1, u.ints(n, "k", []int64{a.Int}))
@@ -657,6 +673,9 @@ func topKAttr(u *upgrader, n *ir.Node) error {
 func dropoutAttrs(u *upgrader, n *ir.Node) error {
 	delete(n.Attrs, "is_test")
 	if a, ok := n.Attrs["ratio"]; ok {
+		if a.Kind != ir.AttrFloat {
+			return fmt.Errorf("%s: attribute ratio is %s, want float; the model is malformed", n, a.Kind)
+		}
 		delete(n.Attrs, "ratio")
 		setInput(n, 1, u.constant(n, "ratio", ir.Scalar(a.Float)))
 	}
@@ -826,7 +845,7 @@ func legacyResizeModes(n *ir.Node, scales *ir.Value) error {
 	case "nearest":
 		n.SetAttr("mode", ir.StringAttr("nearest"))
 		rounding := "floor"
-		if scales.IsConst() {
+		if numericConst(scales) {
 			up, down := false, false
 			for _, s := range scales.Const.Float64s() {
 				up = up || s > 1

@@ -612,3 +612,56 @@ func TestUpgradeEmptyOptionalList(t *testing.T) {
 		}
 	}
 }
+
+// TestUpgradeMalformedNoPanic runs every rule on malformed nodes (missing
+// inputs, string constants, attributes of the wrong kind, no outputs): each
+// must succeed or return an error naming the node, never panic.
+func TestUpgradeMalformedNoPanic(t *testing.T) {
+	strT := &ir.Tensor{DType: ir.String, Shape: []int64{1}, Data: []string{"s"}}
+	attrSets := []map[string]*ir.Attr{
+		nil,
+		{"axes": ir.StringAttr("x"), "shape": ir.FloatAttr(1), "split": ir.IntAttr(2), "starts": ir.IntsAttr(), "ends": ir.StringsAttr("a"),
+			"pads": ir.FloatsAttr(1), "paddings": ir.IntAttr(0), "value": ir.IntsAttr(1), "min": ir.StringAttr("a"), "max": ir.IntAttr(1),
+			"k": ir.FloatAttr(2), "ratio": ir.StringAttr("r"), "axis": ir.StringAttr("a"), "broadcast": ir.IntAttr(1), "to": ir.IntsAttr(1),
+			"p": ir.FloatAttr(2.5), "scales": ir.IntsAttr(1), "mode": ir.StringAttr("cubic"), "spatial": ir.IntAttr(0),
+			"coordinate_transformation_mode": ir.StringAttr("tf_half_pixel_for_nn"), "nearest_mode": ir.StringAttr("ceil")},
+		{"axis": ir.IntAttr(-7), "broadcast": ir.IntAttr(1), "height_scale": ir.FloatAttr(2), "spatial": ir.IntAttr(0)},
+	}
+	for _, r := range upgradeRules {
+		for ai, attrs := range attrSets {
+			for ii := 0; ii < 4; ii++ {
+				b := newGB()
+				var ins []*ir.Value
+				switch ii {
+				case 1:
+					ins = []*ir.Value{nil, nil}
+				case 2:
+					s := b.c("s", strT)
+					ins = []*ir.Value{b.in("x", unknown), s, s, s, s}
+				case 3:
+					ins = []*ir.Value{b.in("x", ir.TensorType(ir.String, ir.ShapeOf(1))), b.in("y", unknown)}
+				}
+				copied := map[string]*ir.Attr{}
+				for k, v := range attrs {
+					copied[k] = v
+				}
+				n := &ir.Node{Name: "n", Op: r.op, Inputs: ins, Attrs: copied}
+				if ii != 1 {
+					n.Outputs = []*ir.Value{{Name: "y0", Producer: n}, nil, {Name: "y2", Producer: n}}
+					b.g.Outputs = []*ir.Value{n.Outputs[0], n.Outputs[2]}
+				}
+				b.g.Nodes = []*ir.Node{n}
+				func() {
+					defer func() {
+						if p := recover(); p != nil {
+							t.Errorf("%s-%d attrs %d inputs %d: panic: %v", r.op, r.before, ai, ii, p)
+						}
+					}()
+					if err := upgrade(b.g, 1); err != nil && !strings.Contains(err.Error(), `node "n" (`) {
+						t.Errorf("%s attrs %d inputs %d: error does not name the node: %v", r.op, ai, ii, err)
+					}
+				}()
+			}
+		}
+	}
+}
