@@ -162,17 +162,6 @@ func fromUnsigned(dt ir.DType, shape []int64, v []uint64) *ir.Tensor {
 	return t
 }
 
-// tensor narrows the view to a tensor of dtype dt (whose class must match).
-func (v numView) tensor(dt ir.DType, shape []int64) *ir.Tensor {
-	switch {
-	case v.f != nil || v.class == classFloat:
-		return fromFloat64(dt, shape, v.f)
-	case v.u != nil || v.class == classUnsigned:
-		return fromUnsigned(dt, shape, v.u)
-	}
-	return fromSigned(dt, shape, v.i)
-}
-
 // float64At returns element k of the view as float64.
 func (v numView) float64At(k int) float64 {
 	switch v.class {
@@ -289,8 +278,7 @@ type binaryFuncs struct {
 }
 
 // binaryKernel builds a two-input broadcasting kernel; both inputs must
-// share a dtype. check, when non-nil, vets the inputs first (division by
-// zero, for example).
+// share a dtype. build reads the node's attributes.
 func binaryKernel(build func(n *ir.Node) (binaryFuncs, error)) kernel {
 	return func(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := checkInputs(in, 2, 2); err != nil {
@@ -514,7 +502,7 @@ func softplus(x float64) float64 {
 	return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
 }
 
-// attrAlpha etc. read float attributes with their ONNX defaults.
+// attrF reads a float attribute as float64, def when absent.
 func attrF(n *ir.Node, name string, def float32) float64 { return float64(n.AttrFloat(name, def)) }
 
 func leakyRelu(n *ir.Node) (unaryFuncs, error) {

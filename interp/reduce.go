@@ -142,13 +142,7 @@ func reduceIndex(shape []int64, reduced []bool) ([]int64, []int, int) {
 			count *= d
 		}
 	}
-	return keep, broadcastIndexInverse(shape, keep), int(count)
-}
-
-// broadcastIndexInverse returns, for each element of a tensor of shape
-// full, the flat index in a tensor of shape small (small[i] is full[i] or 1).
-func broadcastIndexInverse(full, small []int64) []int {
-	return broadcastIndex(full, small)
+	return keep, broadcastIndex(shape, keep), int(count)
 }
 
 // squeezeReduced drops the reduced dims from keep unless keepdims.
@@ -448,8 +442,9 @@ func cumSumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	outer := int(ir.NumElements(x.Shape[:axis]))
 	size := int(x.Shape[axis])
 	inner := int(ir.NumElements(x.Shape[axis+1:]))
-	// walk calls visit(dst, src) for each position along every line, in
-	// scan order; src < 0 means "start of line" (exclusive first element).
+	// walk calls step(pos, prev, first) for every position along every
+	// line in scan order: prev is the previous position in scan order
+	// (meaningless when first).
 	walk := func(step func(pos, prev int, first bool)) {
 		for o := 0; o < outer; o++ {
 			for i := 0; i < inner; i++ {
