@@ -177,6 +177,8 @@ func verifyValueType(v *Value, errs *errorList) {
 		}
 		if len(t.Shape) > maxRank {
 			errs.add(fmt.Errorf("value %q has rank %d, want at most %d", v.Name, len(t.Shape), maxRank))
+		} else if _, err := checkedKnownElements(t.Shape); err != nil {
+			errs.add(fmt.Errorf("value %q type %s: %v", v.Name, t, err))
 		}
 	}
 	c := v.Const
@@ -245,9 +247,6 @@ func verifyArity(n *Node, what string, vals []*Value, ps []Param, errs *errorLis
 		}
 	}
 	lo, hi := minArity(ps), maxArity(ps)
-	if len(ps) > 0 && ps[len(ps)-1].Variadic && !ps[len(ps)-1].Optional {
-		lo = len(ps)
-	}
 	var want string
 	switch {
 	case hi < 0:

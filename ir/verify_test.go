@@ -104,6 +104,9 @@ func TestVerifyMessages(t *testing.T) {
 		{"bad dim", func(g *Graph, conv, relu *Node) {
 			g.Inputs[0].Type.Shape[2] = Dim{Size: -7}
 		}, `value "x" dim 2 is -7, want >= 0 (or -1 for unknown)`},
+		{"huge type", func(g *Graph, conv, relu *Node) {
+			g.Inputs[0].Type = ty(t, "f32[N,65536,65536,2]")
+		}, `value "x" type f32[N,65536,65536,2]: shape [65536 65536 2] has more than 2^31 elements; effc refuses tensors this large`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
