@@ -24,9 +24,15 @@ import (
 const Version = "0.1.0-dev"
 
 // Load reads the ONNX model at path (external data relative to its folder),
-// infers every value's type and verifies the result. Errors name the file.
-func Load(path string) (*ir.Graph, error) {
-	g, err := frontend.Load(path)
+// infers every value's type and verifies the result. Errors name the file;
+// a panic in any of these stages (a bug) is returned as an error too.
+func Load(path string) (g *ir.Graph, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			g, err = nil, fmt.Errorf("%s: internal error while loading: %v (please report this with the model)", path, r)
+		}
+	}()
+	g, err = frontend.Load(path)
 	if err != nil {
 		return nil, withFile(path, err)
 	}

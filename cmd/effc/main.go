@@ -113,7 +113,7 @@ func runCommand(e *env, c *command, args []string) int {
 		fmt.Fprintf(e.stderr, "effc %s: %v\nrun 'effc %s --help' for usage\n", c.name, err, c.name)
 		return 2
 	}
-	err = do(e, fs.Args())
+	err = runSafely(do, e, fs.Args())
 	var ue *usageError
 	switch {
 	case err == nil:
@@ -124,6 +124,17 @@ func runCommand(e *env, c *command, args []string) int {
 	}
 	fmt.Fprintf(e.stderr, "effc: %s\n", oneLine(err.Error()))
 	return 1
+}
+
+// runSafely runs a command, turning a panic (a bug somewhere in effc) into
+// an error so that users get one line rather than a Go stack trace.
+func runSafely(do func(*env, []string) error, e *env, args []string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v (please report this with the command line and model)", r)
+		}
+	}()
+	return do(e, args)
 }
 
 // oneLine keeps an error message on one line, as effc's errors promise.

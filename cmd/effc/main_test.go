@@ -509,3 +509,12 @@ func TestRunTwoInputs(t *testing.T) {
 		}
 	}
 }
+
+func TestPanicBecomesError(t *testing.T) {
+	boom := func(*env, []string) error { panic("index out of range [3] with length 3") }
+	err := runSafely(boom, &env{}, nil)
+	const want = "internal error: index out of range [3] with length 3 (please report this with the command line and model)"
+	if err == nil || err.Error() != want {
+		t.Errorf("runSafely of a panicking command: %v, want %q", err, want)
+	}
+}
