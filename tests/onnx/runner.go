@@ -266,7 +266,7 @@ func Compare(got, want *ir.Tensor, tol Tolerance) error {
 	case []complex64:
 		w := want.Data.([]complex64)
 		for i := range w {
-			if !close(float64(real(g[i])), float64(real(w[i])), tol) || !close(float64(imag(g[i])), float64(imag(w[i])), tol) {
+			if !within(float64(real(g[i])), float64(real(w[i])), tol) || !within(float64(imag(g[i])), float64(imag(w[i])), tol) {
 				return fmt.Errorf("element %d is %v, want %v", i, g[i], w[i])
 			}
 		}
@@ -274,7 +274,7 @@ func Compare(got, want *ir.Tensor, tol Tolerance) error {
 	case []complex128:
 		w := want.Data.([]complex128)
 		for i := range w {
-			if !close(real(g[i]), real(w[i]), tol) || !close(imag(g[i]), imag(w[i]), tol) {
+			if !within(real(g[i]), real(w[i]), tol) || !within(imag(g[i]), imag(w[i]), tol) {
 				return fmt.Errorf("element %d is %v, want %v", i, g[i], w[i])
 			}
 		}
@@ -283,7 +283,7 @@ func Compare(got, want *ir.Tensor, tol Tolerance) error {
 	if want.DType.IsFloat() {
 		for i := 0; i < n; i++ {
 			a, b := got.Float64At(i), want.Float64At(i)
-			if !close(a, b, tol) {
+			if !within(a, b, tol) {
 				bad++
 				if first < 0 {
 					first = i
@@ -313,7 +313,7 @@ func Compare(got, want *ir.Tensor, tol Tolerance) error {
 	return nil
 }
 
-func close(a, b float64, tol Tolerance) bool {
+func within(a, b float64, tol Tolerance) bool {
 	switch {
 	case math.IsNaN(a) || math.IsNaN(b):
 		return math.IsNaN(a) && math.IsNaN(b)
