@@ -127,7 +127,15 @@ func quantizeLinearKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	for i, v := range xs {
 		s := v / ss[pidx[i]]
 		if single {
-			s = float64(float32(v) / float32(ss[pidx[i]]))
+			f := float32(v) / float32(ss[pidx[i]])
+			// Half-precision inputs divide in half precision, as numpy does.
+			switch x.DType {
+			case ir.Float16:
+				f = ir.Float16ToFloat32(ir.Float32ToFloat16(f))
+			case ir.BFloat16:
+				f = ir.BFloat16ToFloat32(ir.Float32ToBFloat16(f))
+			}
+			s = float64(f)
 		}
 		q[i] = s
 	}
@@ -435,7 +443,8 @@ func qlinearMatMulKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		bi, r := int64(i)/mn, int64(i)%mn
 		m, j := r/p.nn, r%p.nn
 		mult := float32(asc.at(int(bi), m)) * float32(bsc.at(int(bi), j)) / ysc
-		y := math.RoundToEven(float64(float32(v)*mult)) + yzp
+		// As the reference: the multiplier in float32, the product in float64.
+		y := math.RoundToEven(float64(v)*float64(mult)) + yzp
 		q[i] = min(max(y, lo), hi)
 	}
 	return []*ir.Tensor{fromFloat64(yzt.DType, p.out, q)}, nil
