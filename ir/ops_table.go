@@ -60,12 +60,13 @@ func init() {
 	op("Det", "X:T -> Y:T", tFloat, "", inferDet)
 
 	// Elementwise unary, float.
-	for _, name := range []string{"Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Tanh",
+	for _, name := range []string{"Sqrt", "Exp", "Log", "Reciprocal", "Floor", "Ceil", "Round", "Tanh",
 		"Sigmoid", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
 		"HardSwish", "Softplus", "Softsign", "Mish"} {
 		op(name, "X:T -> Y:T", tFloat, "", inferSameAs0)
 	}
 	op("Abs", "X:T -> Y:T", tNum, "", inferSameAs0)
+	op("Erf", "input:T -> output:T", tNum, "", inferSameAs0)
 	op("Neg", "X:T -> Y:T", tSigned, "", inferSameAs0)
 	op("Sign", "X:T -> Y:T", tNum, "", inferSameAs0)
 	op("Relu", "X:T -> Y:T", "T:float|sint", "", inferSameAs0)

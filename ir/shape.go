@@ -13,8 +13,16 @@ import (
 // different known sizes, ranks or dtypes) is an error naming the node.
 //
 // It stops at the first node it cannot type: later nodes would only
-// report consequences of that error.
+// report consequences of that error. Graph inputs and constants whose
+// types hold more than 2^31 elements are refused up front.
 func InferShapes(g *Graph) error {
+	for _, v := range append(append([]*Value{}, g.Inputs...), g.Consts...) {
+		if v != nil && v.Type.Ranked {
+			if _, err := checkedKnownElements(v.Type.Shape); err != nil {
+				return fmt.Errorf("value %q type %s: %v", v.Name, v.Type, err)
+			}
+		}
+	}
 	sd := shapeData{}
 	for _, n := range g.Nodes {
 		if err := inferNode(n, sd); err != nil {
@@ -304,7 +312,7 @@ func mulDims(a, b Dim) Dim {
 	switch {
 	case a.Known() && b.Known():
 		if a.Size != 0 && b.Size > MaxElements/a.Size {
-			return Unknown() // the element-count check reports it
+			return D(MaxElements + 1) // saturate: the element-count check refuses it
 		}
 		return D(a.Size * b.Size)
 	case a.Known() && a.Size == 1:

@@ -500,3 +500,15 @@ func TestShapeValuePropagation(t *testing.T) {
 		}
 	}
 }
+
+func TestInferShapesRefusesHugeInputs(t *testing.T) {
+	x := &Value{Name: "x", Type: ty(t, "f32[N,1048576,1048576]")}
+	n := &Node{Name: "r", Op: "Relu", Inputs: []*Value{x}}
+	n.Outputs = []*Value{{Name: "y", Producer: n}}
+	g := &Graph{Inputs: []*Value{x}, Outputs: n.Outputs, Nodes: []*Node{n}}
+	err := InferShapes(g)
+	want := `value "x" type f32[N,1048576,1048576]: shape [1048576 1048576] has more than 2^31 elements; effc refuses tensors this large`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}
