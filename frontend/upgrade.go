@@ -1,4 +1,4 @@
-// Opset canonicalization.
+// Opset canonicalization: the canonical form of every op.
 //
 // effc's IR gives every ai.onnx operator one meaning: its meaning in opset
 // ir.CanonicalOpset (18). upgrade rewrites, in place, every node of a model
@@ -47,6 +47,7 @@
 // ...) only gained attributes whose defaults reproduce the older behaviour,
 // or types; they need no rewrite. Nodes of other domains and models of
 // opset >= 18 are left alone.
+
 package frontend
 
 import (
