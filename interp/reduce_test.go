@@ -105,3 +105,28 @@ func TestCumSum(t *testing.T) {
 	expectTensor(t, "cumsum axis 0", got[0], ti32(sh(2, 3), 1, 2, 3, 5, 7, 9))
 	evalMathErr(t, "out of range", "CumSum", nil, x, ti64(sh(), 1))
 }
+
+func TestUnsignedPaths(t *testing.T) {
+	u16 := func(v ...uint16) *ir.Tensor { return &ir.Tensor{DType: ir.Uint16, Shape: sh(int64(len(v))), Data: v} }
+	got := evalMath(t, "ReduceMin", keepdims(0), tu8(sh(1, 0)), ti64(sh(1), 1))
+	expectTensor(t, "empty min u8", got[0], tu8(sh(1), 255))
+	got = evalMath(t, "ReduceMax", keepdims(0), u16(3, 65535, 7))
+	expectTensor(t, "max u16", got[0], &ir.Tensor{DType: ir.Uint16, Shape: sh(), Data: []uint16{65535}})
+	got = evalMath(t, "ReduceProd", keepdims(0), tu8(sh(3), 2, 3, 50))
+	expectTensor(t, "prod u8 wraps", got[0], tu8(sh(), 44)) // 300 mod 256
+	got = evalMath(t, "Pow", nil, tu8(sh(3), 2, 3, 1), ti64(sh(3), 3, 2, -1))
+	expectTensor(t, "pow u8^i64", got[0], tu8(sh(3), 8, 9, 1))
+	got = evalMath(t, "TopK", nil, u16(5, 65535, 7), ti64(sh(1), 2))
+	expectTensor(t, "topk u16", got[0], u16(65535, 7))
+	expectTensor(t, "topk u16 indices", got[1], ti64(sh(2), 1, 2))
+	got = evalMath(t, "CumSum", map[string]*ir.Attr{"exclusive": ir.IntAttr(1)}, tu8(sh(3), 200, 100, 1), ti64(sh(), 0))
+	expectTensor(t, "cumsum u8 exclusive", got[0], tu8(sh(3), 0, 200, 44))
+	got = evalMath(t, "ArgMin", nil, u16(5, 3, 7))
+	expectTensor(t, "argmin u16", got[0], ti64(sh(1), 1))
+	got = evalMath(t, "Clip", nil, tu8(sh(3), 1, 5, 9), tu8(sh(), 2), tu8(sh(), 8))
+	expectTensor(t, "clip u8", got[0], tu8(sh(3), 2, 5, 8))
+	got = evalMath(t, "Min", nil, tu8(sh(2), 1, 200), tu8(sh(1), 100))
+	expectTensor(t, "min u8", got[0], tu8(sh(2), 1, 100))
+	got = evalMath(t, "Cast", castTo(ir.Uint64), tf64(sh(2), 1.8446744073709552e19/2, -1))
+	expectTensor(t, "f64->u64", got[0], &ir.Tensor{DType: ir.Uint64, Shape: sh(2), Data: []uint64{1 << 63, math.MaxUint64}})
+}
