@@ -24,7 +24,10 @@ func InferShapes(g *Graph) error {
 		}
 	}
 	sd := shapeData{}
-	for _, n := range g.Nodes {
+	for i, n := range g.Nodes {
+		if n == nil {
+			return fmt.Errorf("node %d is nil", i)
+		}
 		if err := inferNode(n, sd); err != nil {
 			return err
 		}

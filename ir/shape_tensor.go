@@ -21,6 +21,10 @@ func inferReshape(n *Node) ([]Type, error) {
 			if l > maxRank {
 				return nil, errf(n, "shape input has %d entries, want at most %d", l, maxRank)
 			}
+			if l == 1 && x.Ranked {
+				// A 1-D result holds every element, whatever the value says.
+				return one(ranked(x.DType, Shape{productDims(x.Shape)}))
+			}
 			return one(ranked(x.DType, unknownDims(int(l))))
 		}
 		return one(unranked(x.DType))

@@ -255,6 +255,8 @@ func TestShapeTensorOps(t *testing.T) {
 		{name: "symbol cancels", op: "Reshape", in: []any{"f32[N,3,4]", ci64(-1, 12)}, want: []string{"f32[N,12]"}},
 		{name: "known", op: "Reshape", in: []any{"f32[2,3,4]", ci64(4, -1)}, want: []string{"f32[4,6]"}},
 		{name: "not const", op: "Reshape", in: []any{"f32[2,3,4]", "i64[3]"}, want: []string{"f32[?,?,?]"}},
+		{name: "not const 1-D", op: "Reshape", in: []any{"f32[2,3,4]", "i64[1]"}, want: []string{"f32[24]"}},
+		{name: "not const 1-D sym", op: "Reshape", in: []any{"f32[N,1]", "i64[1]"}, want: []string{"f32[N]"}},
 		{name: "count mismatch", op: "Reshape", in: []any{"f32[2,3]", ci64(4, 2)}, err: "cannot reshape [2,3] (6 elements) to [4 2] (8 elements)"},
 		{name: "indivisible", op: "Reshape", in: []any{"f32[2,3]", ci64(4, -1)}, err: "6 is not a multiple of 4"},
 		{name: "two -1", op: "Reshape", in: []any{"f32[2,3]", ci64(-1, -1)}, err: "more than one -1"},
