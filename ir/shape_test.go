@@ -514,3 +514,38 @@ func TestInferShapesRefusesHugeInputs(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+// TestPropagateNeverPanics feeds the value-propagating ops hostile
+// constants (out-of-range indices, zero steps, division by zero).
+func TestPropagateNeverPanics(t *testing.T) {
+	consts := []*Tensor{
+		ci64(), ci64(-1 << 63), ci64(1<<63 - 1), ci64(0), cs64(0), cs64(-1), ci64(5, -7, 3), cs64(1 << 40),
+		{DType: Int64, Shape: []int64{2}, Data: []int64{1}}, {DType: Int64, Shape: []int64{2}, Data: symbolicInts{{param: "N"}}},
+	}
+	for _, op := range []string{"Shape", "Size", "Identity", "Cast", "Reshape", "Squeeze", "Unsqueeze", "Flatten",
+		"Gather", "Slice", "Concat", "Add", "Sub", "Mul", "Div", "Max", "Min"} {
+		for a := range consts {
+			for b := range consts {
+				for nIn := 0; nIn <= 5; nIn++ {
+					n := &Node{Name: "p", Op: op}
+					for i := 0; i < nIn; i++ {
+						c := consts[(a+i*b)%len(consts)]
+						n.Inputs = append(n.Inputs, &Value{Name: "c", Const: c, Type: TensorType(Int64, Shape{D(int64(len(c.Shape)))})})
+					}
+					n.Outputs = []*Value{{Name: "o", Producer: n, Type: TensorType(Int64, Shape{D(1)})}}
+					if a%2 == 0 {
+						n.Outputs[0].Type = TensorType(Int64, Shape{})
+					}
+					func() {
+						defer func() {
+							if p := recover(); p != nil {
+								t.Fatalf("%s with inputs %d/%d x%d: panic: %v", op, a, b, nIn, p)
+							}
+						}()
+						shapeData{}.propagate(n)
+					}()
+				}
+			}
+		}
+	}
+}

@@ -151,9 +151,9 @@ func (sd shapeData) propagate(n *Node) {
 	if !out.Type.DType.IsInt() {
 		return
 	}
-	in := func(i int) (shapeVals, bool) { return sd.lookup(n.Input(i)) }
+	vals := func(i int) (shapeVals, bool) { return sd.lookup(n.Input(i)) }
 	known := func(i int) ([]int64, bool) {
-		sv, ok := in(i)
+		sv, ok := vals(i)
 		if !ok {
 			return nil, false
 		}
@@ -194,13 +194,13 @@ func (sd shapeData) propagate(n *Node) {
 		}
 		res = shapeVals{vals: []shapeVal{valOfDim(productDims(x.Shape))}, scalar: true}
 	case "Identity", "Cast":
-		sv, ok := in(0)
+		sv, ok := vals(0)
 		if !ok {
 			return
 		}
 		res = sv
 	case "Reshape", "Squeeze", "Unsqueeze", "Flatten":
-		sv, ok := in(0)
+		sv, ok := vals(0)
 		if !ok || !out.Type.Ranked || len(out.Type.Shape) > 1 {
 			return
 		}
@@ -209,12 +209,12 @@ func (sd shapeData) propagate(n *Node) {
 			return
 		}
 	case "Gather":
-		data, ok := in(0)
+		data, ok := vals(0)
 		idx, ok2 := known(1)
 		if !ok || !ok2 || data.scalar {
 			return
 		}
-		ix, _ := in(1)
+		ix, _ := vals(1)
 		res.scalar = ix.scalar
 		m := int64(len(data.vals))
 		for _, i := range idx {
@@ -227,7 +227,7 @@ func (sd shapeData) propagate(n *Node) {
 			res.vals = append(res.vals, data.vals[i])
 		}
 	case "Slice":
-		data, ok := in(0)
+		data, ok := vals(0)
 		st, ok1 := known(1)
 		en, ok2 := known(2)
 		if !ok || !ok1 || !ok2 || data.scalar || len(st) != 1 || len(en) != 1 {
@@ -263,15 +263,15 @@ func (sd shapeData) propagate(n *Node) {
 		}
 	case "Concat":
 		for i := range n.Inputs {
-			sv, ok := in(i)
+			sv, ok := vals(i)
 			if !ok || sv.scalar {
 				return
 			}
 			res.vals = append(res.vals, sv.vals...)
 		}
 	case "Add", "Sub", "Mul", "Div", "Max", "Min":
-		a, ok1 := in(0)
-		b, ok2 := in(1)
+		a, ok1 := vals(0)
+		b, ok2 := vals(1)
 		if !ok1 || !ok2 {
 			return
 		}
