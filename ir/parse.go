@@ -113,7 +113,7 @@ func (p *parser) advance(n int) {
 		if p.src[p.pos] == '\n' {
 			p.line++
 			p.col = 1
-		} else {
+		} else if p.src[p.pos]&0xc0 != 0x80 { // columns count characters, not UTF-8 continuation bytes
 			p.col++
 		}
 		p.pos++
@@ -196,7 +196,7 @@ func (p *parser) next() {
 		t.kind, t.text = tPunct, string(c)
 		p.advance(1)
 	default:
-		p.failAt(t.line, t.col, "unexpected character %q", rune(c))
+		p.failAt(t.line, t.col, "unexpected character %s", strconv.Quote(string(p.src[p.pos:p.pos+1])))
 	}
 	p.tok = t
 }

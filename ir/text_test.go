@@ -553,7 +553,8 @@ func TestParseErrors(t *testing.T) {
 		{head + "}\n}\n", "line 4:1: expected end of input after the graph's closing '}', got '}'"},
 		{head + "  input %x : f32[-1]\n}\n", "line 3:18: negative dimension -1"},
 		{head + "  input % : f32[1]\n}\n", "line 3:9: expected a name after '%'"},
-		{head + "  input %x : f32[1]\n  output %x $\n}\n", "line 4:13: unexpected character '$'"},
+		{head + "  input %x : f32[1]\n  output %x $\n}\n", `line 4:13: unexpected character "$"`},
+		{head + "  doc \"é\" x\n}\n", "line 3:11: expected end of line after doc string, got \"x\""},
 	} {
 		_, err := Parse([]byte(c.src))
 		if err == nil {
