@@ -60,7 +60,7 @@ func viewOf(t *ir.Tensor) numView {
 	v := numView{class: classOf(t.DType)}
 	switch v.class {
 	case classFloat:
-		v.f = toFloat64(t)
+		v.f = widenFloat(t)
 	case classSigned, classBool:
 		v.i = widenSigned(t)
 	case classUnsigned:
@@ -238,8 +238,15 @@ func floatUnary(f func(float64) float64) kernel {
 func applyUnary(x *ir.Tensor, fs unaryFuncs) (*ir.Tensor, error) {
 	c := classOf(x.DType)
 	switch {
+	case x.DType == ir.Float32 && fs.f != nil:
+		src := x.Data.([]float32)
+		out := make([]float32, len(src))
+		for k, a := range src {
+			out[k] = float32(fs.f(float64(a)))
+		}
+		return &ir.Tensor{DType: ir.Float32, Shape: append([]int64{}, x.Shape...), Data: out}, nil
 	case c == classFloat && fs.f != nil:
-		src := toFloat64(x)
+		src := widenFloat(x)
 		out := make([]float64, len(src))
 		for k, a := range src {
 			out[k] = fs.f(a)
@@ -310,11 +317,14 @@ func applyBinary(a, b *ir.Tensor, fs binaryFuncs) (*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	ia, ib := broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
 	c := classOf(a.DType)
+	if a.DType == ir.Float32 && fs.f != nil {
+		return binaryF32(a, b, shape, fs.f), nil
+	}
+	ia, ib := broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
 	switch {
 	case c == classFloat && fs.f != nil:
-		va, vb := toFloat64(a), toFloat64(b)
+		va, vb := widenFloat(a), widenFloat(b)
 		out := make([]float64, len(ia))
 		for k := range out {
 			out[k] = fs.f(va[ia[k]], vb[ib[k]])
@@ -336,6 +346,65 @@ func applyBinary(a, b *ir.Tensor, fs binaryFuncs) (*ir.Tensor, error) {
 		return fromUnsigned(a.DType, shape, out), nil
 	}
 	return nil, fmt.Errorf("input 0 has dtype %s, which this op does not accept", a.DType)
+}
+
+// binaryF32 is applyBinary's float32 path: each result is computed in
+// float64 and rounded once, without widening whole tensors.
+func binaryF32(a, b *ir.Tensor, shape []int64, f func(a, b float64) float64) *ir.Tensor {
+	va, vb := a.Data.([]float32), b.Data.([]float32)
+	out := make([]float32, ir.NumElements(shape))
+	switch {
+	case equalShape(a.Shape, shape) && equalShape(b.Shape, shape):
+		for k := range out {
+			out[k] = float32(f(float64(va[k]), float64(vb[k])))
+		}
+	case equalShape(a.Shape, shape) && len(vb) == 1:
+		y := float64(vb[0])
+		for k := range out {
+			out[k] = float32(f(float64(va[k]), y))
+		}
+	default:
+		ia, ib := broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
+		for k := range out {
+			out[k] = float32(f(float64(va[ia[k]]), float64(vb[ib[k]])))
+		}
+	}
+	return &ir.Tensor{DType: ir.Float32, Shape: shape, Data: out}
+}
+
+// widenFloat returns a floating tensor's elements as float64 with one type
+// switch per tensor (float64 data is returned as is and must not be
+// modified).
+func widenFloat(t *ir.Tensor) []float64 {
+	switch d := t.Data.(type) {
+	case []float64:
+		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	case []uint16:
+		out := make([]float64, len(d))
+		if t.DType == ir.BFloat16 {
+			for i, v := range d {
+				out[i] = float64(ir.BFloat16ToFloat32(v))
+			}
+		} else {
+			for i, v := range d {
+				out[i] = float64(ir.Float16ToFloat32(v))
+			}
+		}
+		return out
+	case []uint8:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(ir.FP8ToFloat32(t.DType, v))
+		}
+		return out
+	}
+	return toFloat64(t)
 }
 
 // compareFuncs implements a broadcasting comparison per arithmetic class
@@ -436,7 +505,7 @@ func floatPredicate(build func(n *ir.Node) func(float64) bool) kernel {
 			return nil, fmt.Errorf("input 0 has dtype %s, want a floating type", in[0].DType)
 		}
 		p := build(n)
-		src := toFloat64(in[0])
+		src := widenFloat(in[0])
 		out := make([]bool, len(src))
 		for k, x := range src {
 			out[k] = p(x)
@@ -861,7 +930,7 @@ func variadicKernel(fs binaryFuncs, mean bool) kernel {
 			sum := make([]float64, acc.Len())
 			for _, t := range in {
 				idx := broadcastIndex(shape, t.Shape)
-				v := toFloat64(t)
+				v := widenFloat(t)
 				for k := range sum {
 					sum[k] += v[idx[k]]
 				}
