@@ -173,7 +173,8 @@ func layerNormKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if nd.AttrInt("stash_type", 1) == 1 {
 		stash = ir.Float32
 	}
-	return []*ir.Tensor{fromFloat64(x.DType, x.Shape, out), fromFloat64(stash, kept, mean), fromFloat64(stash, kept, inv)}, nil
+	res := []*ir.Tensor{fromFloat64(x.DType, x.Shape, out), fromFloat64(stash, kept, mean), fromFloat64(stash, kept, inv)}
+	return res[:min(len(res), max(len(nd.Outputs), 1))], nil
 }
 
 // instanceNormKernel implements InstanceNormalization: per (n, c) plane
