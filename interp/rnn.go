@@ -44,7 +44,7 @@ func makeActivation(name string, alphas, betas *[]float32) (actFunc, error) {
 	case "thresholdedrelu":
 		a := next(alphas, 1)
 		return func(x float64) float64 {
-			if x > a {
+			if x >= a {
 				return x
 			}
 			return 0
