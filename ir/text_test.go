@@ -653,3 +653,206 @@ func TestPrintWriterError(t *testing.T) {
 		t.Errorf("Format(nil) = %q", s)
 	}
 }
+
+// randGraph builds a graph with arbitrary names (any bytes), random float
+// bit patterns, every dtype and attribute kind, omitted operands and
+// results, and quantized types: the printer's input space, which the
+// parser-side fuzzer cannot reach directly.
+func randGraph(r *rand.Rand) *Graph {
+	const pool = "aZ_09.:/-% \"\\\n\t#@{}[](),=?*é\xff\x00"
+	str := func(max int) string {
+		n := r.IntN(max + 1)
+		b := make([]byte, n)
+		for i := range b {
+			if r.IntN(3) == 0 {
+				b[i] = pool[r.IntN(len(pool))]
+			} else {
+				b[i] = byte('a' + r.IntN(26))
+			}
+		}
+		return string(b)
+	}
+	used := map[string]bool{}
+	vname := func() string {
+		for {
+			s := str(6)
+			if !used[s] {
+				used[s] = true
+				return s
+			}
+		}
+	}
+	dtypesAll := []DType{Float32, Uint8, Int8, Uint16, Int16, Int32, Int64, String, Bool, Float16, Float64, Uint32, Uint64,
+		Complex64, Complex128, BFloat16, Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ}
+	randTensor := func(maxElems int) *Tensor {
+		dt := dtypesAll[r.IntN(len(dtypesAll))]
+		shape := []int64{}
+		n := 1
+		for i, rank := 0, r.IntN(3); i < rank; i++ {
+			d := r.IntN(3)
+			if n > 0 {
+				d = r.IntN(maxElems/n + 1)
+			}
+			shape = append(shape, int64(d))
+			n *= d
+		}
+		t := NewTensor(dt, shape)
+		raw := make([]byte, n*dt.Size())
+		for i := range raw {
+			raw[i] = byte(r.Uint32())
+		}
+		if dt == String {
+			for i, d := 0, t.Data.([]string); i < n; i++ {
+				d[i] = str(5)
+			}
+			return t
+		}
+		if dt == Bool {
+			for i, d := 0, t.Data.([]bool); i < n; i++ {
+				d[i] = r.IntN(2) == 0
+			}
+			return t
+		}
+		t2, err := TensorFromBytes(dt, shape, raw)
+		if err != nil {
+			panic(err)
+		}
+		return t2
+	}
+	randType := func() Type {
+		if r.IntN(6) == 0 {
+			return Type{}
+		}
+		t := Type{DType: dtypesAll[r.IntN(len(dtypesAll))], Ranked: r.IntN(5) > 0}
+		if r.IntN(10) == 0 {
+			t.DType = Undefined
+		}
+		if t.Ranked {
+			t.Shape = Shape{}
+			for i, rank := 0, r.IntN(4); i < rank; i++ {
+				switch r.IntN(3) {
+				case 0:
+					t.Shape = append(t.Shape, D(int64(r.IntN(100))))
+				case 1:
+					t.Shape = append(t.Shape, Sym(str(4)))
+				default:
+					t.Shape = append(t.Shape, Unknown())
+				}
+			}
+		}
+		if r.IntN(4) == 0 {
+			q := &Quant{Axis: r.IntN(3) - 1}
+			for i, n := 0, r.IntN(4); i < n; i++ {
+				q.Scale = append(q.Scale, math.Float32frombits(r.Uint32()))
+			}
+			for i, n := 0, r.IntN(3); i < n; i++ {
+				q.ZeroPoint = append(q.ZeroPoint, int32(r.Uint32()))
+			}
+			t.Quant = q
+		}
+		return t
+	}
+	g := &Graph{Name: str(8), IRVersion: r.Int64N(20) - 5, SourceOpset: r.Int64N(20), Producer: str(8), Doc: str(20),
+		Opsets: map[string]int64{}, Metadata: map[string]string{}}
+	for i, n := 0, r.IntN(3); i < n; i++ {
+		if d := str(6); d != "ai.onnx" {
+			g.Opsets[d] = r.Int64N(30)
+		}
+	}
+	for i, n := 0, r.IntN(3); i < n; i++ {
+		g.Metadata[str(5)] = str(10)
+	}
+	var vals []*Value
+	for i, n := 0, r.IntN(3); i < n; i++ {
+		v := &Value{Name: vname(), Type: randType()}
+		g.Inputs = append(g.Inputs, v)
+		vals = append(vals, v)
+	}
+	for i, n := 0, r.IntN(4); i < n; i++ {
+		t := randTensor(40)
+		v := &Value{Name: vname(), Type: TensorType(t.DType, ShapeOf(t.Shape...)), Const: t}
+		if r.IntN(3) == 0 {
+			v.Type = randType()
+		}
+		g.Consts = append(g.Consts, v)
+		vals = append(vals, v)
+	}
+	for i, n := 0, r.IntN(5); i < n; i++ {
+		nd := &Node{Name: str(6), Op: str(6), Doc: str(8)}
+		if r.IntN(2) == 0 {
+			nd.Domain = str(6)
+		}
+		for j, k := 0, r.IntN(4); j < k; j++ {
+			if len(vals) == 0 || r.IntN(4) == 0 {
+				nd.Inputs = append(nd.Inputs, nil)
+			} else {
+				nd.Inputs = append(nd.Inputs, vals[r.IntN(len(vals))])
+			}
+		}
+		for j, k := 0, r.IntN(4); j < k; j++ {
+			a := &Attr{Kind: []AttrKind{AttrInt, AttrFloat, AttrString, AttrTensor, AttrInts, AttrFloats, AttrStrings, AttrTensors}[r.IntN(8)]}
+			m := r.IntN(4)
+			switch a.Kind {
+			case AttrInt:
+				a.Int = int64(r.Uint64())
+			case AttrFloat:
+				a.Float = math.Float32frombits(r.Uint32())
+			case AttrString:
+				a.String = str(6)
+			case AttrTensor:
+				a.Tensor = randTensor(30)
+			}
+			for ; m > 0; m-- {
+				switch a.Kind {
+				case AttrInts:
+					a.Ints = append(a.Ints, int64(r.Uint64()))
+				case AttrFloats:
+					a.Floats = append(a.Floats, math.Float32frombits(r.Uint32()))
+				case AttrStrings:
+					a.Strings = append(a.Strings, str(4))
+				case AttrTensors:
+					a.Tensors = append(a.Tensors, randTensor(20))
+				}
+			}
+			nd.SetAttr(str(5), a)
+		}
+		for j, k := 0, r.IntN(3); j < k; j++ {
+			if r.IntN(4) == 0 {
+				nd.Outputs = append(nd.Outputs, nil)
+				continue
+			}
+			v := &Value{Name: vname(), Type: randType(), Producer: nd}
+			nd.Outputs = append(nd.Outputs, v)
+			vals = append(vals, v)
+		}
+		g.Nodes = append(g.Nodes, nd)
+	}
+	for i, n := 0, r.IntN(3); i < n && len(vals) > 0; i++ {
+		g.Outputs = append(g.Outputs, vals[r.IntN(len(vals))])
+	}
+	return g
+}
+
+// TestRoundTripRandom checks the round-trip properties on random graphs.
+func TestRoundTripRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	for i := 0; i < 300; i++ {
+		g := randGraph(r)
+		for _, mode := range []WeightMode{WeightsElided, WeightsFull} {
+			opts := PrintOptions{Weights: mode}
+			text := Format(g, opts)
+			g2, err := Parse([]byte(text))
+			if err != nil {
+				t.Fatalf("graph %d mode %d: %v\n%s", i, mode, err, text)
+			}
+			if text2 := Format(g2, opts); text2 != text {
+				t.Fatalf("graph %d mode %d: Format(Parse(Format(g))) != Format(g):\n%s", i, mode, cmp.Diff(text, text2))
+			}
+			if mode == WeightsFull {
+				if d := graphDiff(g, g2); d != "" {
+					t.Fatalf("graph %d: Parse(Format(g, full)) != g (-want +got):\n%s\n%s", i, d, text)
+				}
+			}
+		}
+	}
+}
