@@ -306,6 +306,8 @@ func parseElems(s []string, to ir.DType, shape []int64, saturate bool) (*ir.Tens
 	return nil, fmt.Errorf("cannot cast str to %s", to)
 }
 
+// isRangeErr reports whether a strconv error is only an out-of-range
+// value (the parsed result is then ±Inf or 0, as numpy gives).
 func isRangeErr(err error) bool {
 	ne, ok := err.(*strconv.NumError)
 	return ok && ne.Err == strconv.ErrRange

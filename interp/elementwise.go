@@ -71,6 +71,8 @@ func viewOf(t *ir.Tensor) numView {
 	return v
 }
 
+// widenSigned returns a signed integer or bool tensor as int64 (int64 data
+// is returned as is and must not be modified).
 func widenSigned(t *ir.Tensor) []int64 {
 	switch d := t.Data.(type) {
 	case []int64:
@@ -93,6 +95,8 @@ func widenSigned(t *ir.Tensor) []int64 {
 	panic(fmt.Sprintf("interp: %s tensor holds %T", t.DType, t.Data))
 }
 
+// widenUnsigned returns an unsigned integer tensor as uint64 (uint64 data
+// is returned as is and must not be modified).
 func widenUnsigned(t *ir.Tensor) []uint64 {
 	switch d := t.Data.(type) {
 	case []uint64:
@@ -112,6 +116,8 @@ type intElem interface {
 	~int8 | ~int16 | ~int32 | ~int64 | ~uint8 | ~uint16 | ~uint32 | ~uint64
 }
 
+// widenTo converts between integer slices with Go conversion semantics
+// (widening exactly, narrowing with wraparound).
 func widenTo[S, D intElem](s []S) []D {
 	out := make([]D, len(s))
 	for i, x := range s {
@@ -235,6 +241,7 @@ func floatUnary(f func(float64) float64) kernel {
 	return unaryKernel(func(*ir.Node) (unaryFuncs, error) { return unaryFuncs{f: f}, nil })
 }
 
+// applyUnary applies fs elementwise, picking the function for x's class.
 func applyUnary(x *ir.Tensor, fs unaryFuncs) (*ir.Tensor, error) {
 	c := classOf(x.DType)
 	switch {
@@ -522,6 +529,7 @@ func isInfPredicate(n *ir.Node) func(float64) bool {
 
 // Unary function helpers.
 
+// absInt is |a| with wraparound (the most negative value maps to itself).
 func absInt(a int64) int64 {
 	if a < 0 {
 		return -a
@@ -529,6 +537,7 @@ func absInt(a int64) int64 {
 	return a
 }
 
+// signFloat is -1, 0 or 1 by sign; NaN stays NaN.
 func signFloat(a float64) float64 {
 	switch {
 	case a > 0:
@@ -541,6 +550,7 @@ func signFloat(a float64) float64 {
 	return a // NaN
 }
 
+// signInt is -1, 0 or 1 by sign.
 func signInt(a int64) int64 {
 	switch {
 	case a > 0:
@@ -551,6 +561,7 @@ func signInt(a int64) int64 {
 	return 0
 }
 
+// signUint is 0 for 0 and 1 otherwise.
 func signUint(a uint64) uint64 {
 	if a > 0 {
 		return 1
@@ -558,6 +569,7 @@ func signUint(a uint64) uint64 {
 	return 0
 }
 
+// sigmoid is 1/(1+exp(-x)), evaluated without overflow for either sign.
 func sigmoid(x float64) float64 {
 	if x >= 0 {
 		return 1 / (1 + math.Exp(-x))
@@ -574,6 +586,7 @@ func softplus(x float64) float64 {
 // attrF reads a float attribute as float64, def when absent.
 func attrF(n *ir.Node, name string, def float32) float64 { return float64(n.AttrFloat(name, def)) }
 
+// leakyRelu reads LeakyRelu's alpha (default 0.01).
 func leakyRelu(n *ir.Node) (unaryFuncs, error) {
 	alpha := attrF(n, "alpha", 0.01)
 	return unaryFuncs{f: func(x float64) float64 {
@@ -584,6 +597,7 @@ func leakyRelu(n *ir.Node) (unaryFuncs, error) {
 	}}, nil
 }
 
+// elu reads Elu's alpha (default 1).
 func elu(n *ir.Node) (unaryFuncs, error) {
 	alpha := attrF(n, "alpha", 1)
 	return unaryFuncs{f: func(x float64) float64 {
@@ -594,6 +608,7 @@ func elu(n *ir.Node) (unaryFuncs, error) {
 	}}, nil
 }
 
+// selu reads Selu's alpha and gamma (defaults from the ONNX spec).
 func selu(n *ir.Node) (unaryFuncs, error) {
 	alpha := attrF(n, "alpha", 1.67326319217681884765625)
 	gamma := attrF(n, "gamma", 1.05070102214813232421875)
@@ -605,6 +620,7 @@ func selu(n *ir.Node) (unaryFuncs, error) {
 	}}, nil
 }
 
+// celu reads Celu's alpha (default 1): max(0,x) + min(0, alpha*(exp(x/alpha)-1)).
 func celu(n *ir.Node) (unaryFuncs, error) {
 	alpha := attrF(n, "alpha", 1)
 	if alpha == 0 {
@@ -615,13 +631,16 @@ func celu(n *ir.Node) (unaryFuncs, error) {
 	}}, nil
 }
 
+// hardSigmoid reads HardSigmoid's alpha (0.2) and beta (0.5).
 func hardSigmoid(n *ir.Node) (unaryFuncs, error) {
 	alpha, beta := attrF(n, "alpha", 0.2), attrF(n, "beta", 0.5)
 	return unaryFuncs{f: func(x float64) float64 { return math.Max(0, math.Min(1, alpha*x+beta)) }}, nil
 }
 
+// hardSwish is x * max(0, min(1, x/6 + 1/2)).
 func hardSwish(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }
 
+// thresholdedRelu reads ThresholdedRelu's alpha (default 1).
 func thresholdedRelu(n *ir.Node) (unaryFuncs, error) {
 	alpha := attrF(n, "alpha", 1)
 	return unaryFuncs{f: func(x float64) float64 {
@@ -632,6 +651,8 @@ func thresholdedRelu(n *ir.Node) (unaryFuncs, error) {
 	}}, nil
 }
 
+// shrink reads Shrink's lambd (0.5) and bias (0); integer inputs compute
+// through float64.
 func shrink(n *ir.Node) (unaryFuncs, error) {
 	lambd, bias := attrF(n, "lambd", 0.5), attrF(n, "bias", 0)
 	return unaryFuncs{intViaFloat: true, f: func(x float64) float64 {
@@ -645,6 +666,7 @@ func shrink(n *ir.Node) (unaryFuncs, error) {
 	}}, nil
 }
 
+// gelu reads Gelu's approximate attribute: "none" (erf form) or "tanh".
 func gelu(n *ir.Node) (unaryFuncs, error) {
 	switch a := n.AttrString("approximate", "none"); a {
 	case "none":
@@ -687,6 +709,7 @@ func powInt(a, b int64) int64 {
 	return r
 }
 
+// powUint computes a**b in wrapping uint64 arithmetic.
 func powUint(a, b uint64) uint64 {
 	r := uint64(1)
 	for b > 0 {
@@ -860,7 +883,8 @@ func bitShiftKernel(n *ir.Node) (binaryFuncs, error) {
 	}
 }
 
-// Min and Max propagate NaN, as numpy's minimum and maximum do.
+// minFloat is math.Min except that any NaN operand gives NaN, as numpy's
+// minimum does.
 func minFloat(a, b float64) float64 {
 	if a != a || b != b {
 		return math.NaN()
@@ -868,6 +892,7 @@ func minFloat(a, b float64) float64 {
 	return math.Min(a, b)
 }
 
+// maxFloat is math.Max except that any NaN operand gives NaN.
 func maxFloat(a, b float64) float64 {
 	if a != a || b != b {
 		return math.NaN()

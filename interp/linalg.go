@@ -330,6 +330,7 @@ type einsumTerm struct {
 	nExpl  int
 }
 
+// parseEinsumTerm parses one operand subscript such as "bij" or "...ii".
 func parseEinsumTerm(s string) (einsumTerm, error) {
 	t := einsumTerm{ellAt: -1}
 	for i := 0; i < len(s); i++ {
@@ -559,6 +560,7 @@ func einsumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	return []*ir.Tensor{fromSigned(in[0].DType, outShape, accI)}, nil
 }
 
+// einsumLabelName prints a label id for error messages.
 func einsumLabelName(l int) string {
 	if l >= 128 {
 		return "..."

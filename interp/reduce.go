@@ -27,6 +27,8 @@ type reduceOp struct {
 	uStep func(acc, x uint64) uint64
 }
 
+// Building blocks of the reduceOp table below.
+
 func constI(v int64) func(ir.DType) int64      { return func(ir.DType) int64 { return v } }
 func constU(v uint64) func(ir.DType) uint64    { return func(ir.DType) uint64 { return v } }
 func sumStep(acc, x float64) float64           { return acc + x }
