@@ -196,3 +196,93 @@ func mergeCheck(a, b ir.Type) (bool, error) {
 	}
 	return true, nil
 }
+
+// TestShapesConformanceSymbolicBatch makes dim 0 of each conformance
+// model's first input symbolic, infers (which must not fail), binds the
+// batch back with BindBatch, re-infers, and requires every output the
+// static run typed exactly to be exact again: symbols must flow through
+// every shape function without breaking it.
+func TestShapesConformanceSymbolicBatch(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(conformanceData, "*", "*", "model.onnx"))
+	if len(dirs) == 0 {
+		t.Skip("no conformance data in " + conformanceData)
+	}
+	var tried, kept, symOut int
+	for _, model := range dirs {
+		dir := filepath.Dir(model)
+		name := filepath.Base(filepath.Dir(dir)) + "/" + filepath.Base(dir)
+		if _, quirk := conformanceDataQuirks[name]; quirk {
+			continue
+		}
+		if _, listed := conformanceExpectedErrors[name]; listed {
+			continue
+		}
+		g, err := frontend.Load(model)
+		if err != nil || firstUnsupported(g) != "" || len(g.Inputs) == 0 {
+			continue
+		}
+		x := g.Inputs[0]
+		if !x.Type.Ranked || len(x.Type.Shape) == 0 || !x.Type.Shape[0].Known() {
+			continue
+		}
+		batch := x.Type.Shape[0].Size
+		if batch < 1 {
+			continue
+		}
+		clear := func() {
+			for _, n := range g.Nodes {
+				for _, o := range n.Outputs {
+					if o != nil {
+						o.Type = ir.Type{}
+					}
+				}
+			}
+		}
+		clear()
+		if ir.InferShapes(g) != nil {
+			continue // TestShapesConformance reports it
+		}
+		staticExact := map[int]bool{}
+		for i, o := range g.Outputs {
+			if want, found := readOutput(dir, i); found && compareType(o.Type, want) == "" {
+				staticExact[i] = true
+			}
+		}
+		clear()
+		x.Type.Shape = append(ir.Shape{ir.Sym("N")}, x.Type.Shape[1:]...)
+		tried++
+		if err := ir.InferShapes(g); err != nil {
+			t.Errorf("%s: with symbolic batch: %v", name, err)
+			continue
+		}
+		for _, o := range g.Outputs {
+			if o.Type.Ranked && len(o.Type.Shape) > 0 && o.Type.Shape[0].Param == "N" {
+				symOut++
+				break
+			}
+		}
+		if err := ir.BindBatch(g, batch); err != nil {
+			t.Errorf("%s: BindBatch(%d): %v", name, batch, err)
+			continue
+		}
+		if err := ir.InferShapes(g); err != nil {
+			t.Errorf("%s: after BindBatch(%d): %v", name, batch, err)
+			continue
+		}
+		ok := true
+		for i, o := range g.Outputs {
+			want, found := readOutput(dir, i)
+			if !found {
+				continue
+			}
+			if v := compareType(o.Type, want); v != "" && (v != "vague" || staticExact[i]) {
+				t.Errorf("%s: output %d after binding: got %s, want %s%v (%s)", name, i, o.Type, want.DType, want.Shape, v)
+				ok = false
+			}
+		}
+		if ok {
+			kept++
+		}
+	}
+	t.Logf("symbolic batch: %d models tried, %d consistent after binding, %d keep N in an output", tried, kept, symOut)
+}
