@@ -315,7 +315,7 @@ func (p *parser) graph() {
 		if p.tok.kind != tIdent {
 			p.expected("graph header field (ir_version, opset, source_opset, producer) or '{'")
 		}
-		key := p.tok.text
+		key, kl, kc := p.tok.text, p.tok.line, p.tok.col
 		if seen[key] {
 			p.fail("graph header field %s given twice", key)
 		}
@@ -355,7 +355,7 @@ func (p *parser) graph() {
 			}
 			p.next()
 		default:
-			p.failAt(p.tok.line, p.tok.col, "unknown graph header field %s (want ir_version, opset, source_opset or producer)", key)
+			p.failAt(kl, kc, "unknown graph header field %s (want ir_version, opset, source_opset or producer)", key)
 		}
 	}
 	p.next()

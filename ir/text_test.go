@@ -531,6 +531,7 @@ func TestParseErrors(t *testing.T) {
 	for _, c := range []struct{ src, want string }{
 		{"", "line 1:1: expected \"effir\", got end of input"},
 		{"effir 2\n", "line 1:7: unsupported effir version 2"},
+		{"effir 1\ngraph \"g\" irversion=3 {\n}\n", "line 2:11: unknown graph header field irversion"},
 		{head + "  input %x = f32[1]\n}\n", "line 3:12: expected end of line after input %x, got '='"},
 		{head + "  input %x : f32[1]\n  %y f32[1] = Relu(%x)\n}\n", "line 4:6: expected ':' after value name %y, got \"f32\""},
 		{head + "  %y : f32[1] = Relu(%x)\n  output %y\n}\n", "line 3:22: value %x is used but never defined"},
