@@ -18,21 +18,54 @@ import (
 //     declared kinds, and every required attribute;
 //   - dtypes satisfy the schema's type constraints, and inputs and outputs
 //     sharing a type variable agree;
-//   - types are sane (dims known >= 0 or -1) and constant tensors hold as
-//     many elements as their shape says. Data that is not a typed slice
-//     (e.g. elided weights) is accepted as is.
+//   - types are sane (dims known >= 0 or -1, at most 2^31 elements) and
+//     constant tensors hold as many elements as their shape says. Data
+//     that is not a typed slice (e.g. elided weights) is accepted as is;
+//   - when all of that holds, each node's output types agree with its
+//     shape function (recorded types may be less specific, not different).
 //
 // It reports every problem it finds, up to 20, joined with errors.Join.
 func Verify(g *Graph) error {
 	var errs errorList
 	verifySSA(g, &errs)
+	ssaOK := len(errs.errs) == 0
 	for _, v := range g.Values() {
 		verifyValueType(v, &errs)
 	}
+	nodesOK := len(errs.errs) == 0
 	for _, n := range g.Nodes {
 		verifyNode(n, &errs)
 	}
+	if ssaOK && nodesOK && len(errs.errs) == 0 {
+		verifyShapes(g, &errs)
+	}
 	return errs.err()
+}
+
+// verifyShapes re-runs each node's shape function over its inputs' types
+// and reports outputs whose recorded type contradicts the result (a pass
+// that rewired a node without retyping it). Less specific recorded types
+// are fine. It runs only on graphs that passed the other checks, so it
+// does not repeat their errors.
+func verifyShapes(g *Graph, errs *errorList) {
+	sd := shapeData{}
+	for _, n := range g.Nodes {
+		types, err := LookupOp(n.Domain, n.Op).Infer(sd.shadow(n))
+		if err != nil {
+			errs.add(err)
+			continue
+		}
+		for i, o := range n.Outputs {
+			if o == nil || i >= len(types) {
+				continue
+			}
+			if _, err := mergeTypes(types[i], o.Type); err != nil {
+				errs.add(fmt.Errorf("%s: output %d has type %s, but its shape function gives %s; re-run shape inference after rewriting",
+					n, i, o.Type, types[i]))
+			}
+		}
+		sd.propagate(n)
+	}
 }
 
 // verifySSA checks definitions, uses, producers, order and names.

@@ -104,6 +104,12 @@ func TestVerifyMessages(t *testing.T) {
 		{"bad dim", func(g *Graph, conv, relu *Node) {
 			g.Inputs[0].Type.Shape[2] = Dim{Size: -7}
 		}, `value "x" dim 2 is -7, want >= 0 (or -1 for unknown)`},
+		{"stale type", func(g *Graph, conv, relu *Node) {
+			relu.Outputs[0].Type = ty(t, "f32[N,9,32,32]")
+		}, `node "relu1" (Relu): output 0 has type f32[N,9,32,32], but its shape function gives f32[N,8,32,32]; re-run shape inference after rewriting`},
+		{"shape error", func(g *Graph, conv, relu *Node) {
+			conv.Attrs["strides"] = IntsAttr(0, 1)
+		}, `node "conv1" (Conv): attribute strides is [0 1], want every value >= 1`},
 		{"huge type", func(g *Graph, conv, relu *Node) {
 			g.Inputs[0].Type = ty(t, "f32[N,65536,65536,2]")
 		}, `value "x" type f32[N,65536,65536,2]: shape [65536 65536 2] has more than 2^31 elements; effc refuses tensors this large`},
