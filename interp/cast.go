@@ -3,6 +3,7 @@ package interp
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -192,14 +193,10 @@ func formatElems(x *ir.Tensor) []string {
 		return out
 	}
 	v := viewOf(x)
-	bits := 64
-	if x.DType != ir.Float64 {
-		bits = 32
-	}
 	for k := range out {
 		switch v.class {
 		case classFloat:
-			out[k] = formatFloatNumpy(v.f[k], bits)
+			out[k] = formatFloatNumpy(v.f[k], x.DType)
 		case classUnsigned:
 			out[k] = strconv.FormatUint(v.u[k], 10)
 		default:
@@ -209,9 +206,11 @@ func formatElems(x *ir.Tensor) []string {
 	return out
 }
 
-// formatFloatNumpy formats f like numpy's repr of a float32 (bits 32) or
-// float64: positional between 1e-4 and 1e16, scientific otherwise.
-func formatFloatNumpy(f float64, bits int) string {
+// formatFloatNumpy formats f, a value of floating dtype dt, like numpy's
+// repr: the shortest digits that round-trip through dt (float16 0.1 prints
+// "0.1", not its float32 expansion), positional between 1e-4 and 1e16,
+// scientific otherwise.
+func formatFloatNumpy(f float64, dt ir.DType) string {
 	switch {
 	case math.IsNaN(f):
 		return "nan"
@@ -219,6 +218,26 @@ func formatFloatNumpy(f float64, bits int) string {
 		return "inf"
 	case math.IsInf(f, -1):
 		return "-inf"
+	}
+	bits := 64
+	switch dt {
+	case ir.Float64:
+	case ir.Float32:
+		bits = 32
+	default:
+		// Narrow formats: find the fewest significant digits whose value
+		// encodes back to the same bits, then print that decimal.
+		enc := floatsToDType(dt, nil, []float64{f}, true)
+		for p := 1; p <= 17; p++ {
+			d, err := strconv.ParseFloat(strconv.FormatFloat(f, 'e', p-1, 64), 64)
+			if err != nil {
+				break
+			}
+			if reflect.DeepEqual(floatsToDType(dt, nil, []float64{d}, true).Data, enc.Data) {
+				f = d
+				break
+			}
+		}
 	}
 	a := math.Abs(f)
 	if a == 0 || (a >= 1e-4 && a < 1e16) {

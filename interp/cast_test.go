@@ -58,6 +58,11 @@ func TestCast(t *testing.T) {
 	got = evalMath(t, "Cast", castTo(ir.Float16), tf64(sh(1), 1+math.Ldexp(1, -11)+math.Ldexp(1, -40)))
 	expectTensor(t, "f64->f16 single rounding", got[0], &ir.Tensor{DType: ir.Float16, Shape: sh(1), Data: []uint16{0x3c01}})
 
+	// Narrow floats print their own shortest digits, as numpy does for float16.
+	f16 := &ir.Tensor{DType: ir.Float16, Shape: sh(3), Data: []uint16{ir.Float32ToFloat16(0.1), ir.Float32ToFloat16(1000.5), ir.Float32ToFloat16(-2e-5)}}
+	got = evalMath(t, "Cast", castTo(ir.String), f16)
+	expectTensor(t, "f16->str", got[0], &ir.Tensor{DType: ir.String, Shape: sh(3), Data: []string{"0.1", "1000.5", "-2e-05"}})
+
 	// bf16 round trip.
 	got = evalMath(t, "Cast", castTo(ir.BFloat16), tf32(sh(2), 1, -2))
 	expectTensor(t, "f32->bf16", got[0], &ir.Tensor{DType: ir.BFloat16, Shape: sh(2), Data: []uint16{0x3f80, 0xc000}})
