@@ -91,6 +91,11 @@ func castTensor(x *ir.Tensor, to ir.DType, saturate bool) (*ir.Tensor, error) {
 			switch src.class {
 			case classFloat:
 				out[k] = floatToInt64(src.f[k])
+				if to == ir.Int32 && (out[k] < math.MinInt32 || out[k] > math.MaxInt32) {
+					// x86's 32-bit conversion, which numpy uses, gives
+					// the "integer indefinite" value for NaN and overflow.
+					out[k] = math.MinInt32
+				}
 			case classUnsigned:
 				out[k] = int64(src.u[k])
 			default:

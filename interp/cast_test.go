@@ -18,6 +18,8 @@ func TestCast(t *testing.T) {
 		want *ir.Tensor
 	}{
 		{"f32->i32 truncates", tf32(sh(3), 1.9, -1.9, 0), ir.Int32, ti32(sh(3), 1, -1, 0)},
+		{"f32->i32 NaN and overflow", tf32(sh(2), float32(nan), 3e9), ir.Int32, ti32(sh(2), math.MinInt32, math.MinInt32)},
+		{"f32->i8 wraps via int32", tf32(sh(1), 300), ir.Int8, ti8(sh(1), 44)},
 		{"i32->i8 wraps", ti32(sh(2), 200, -129), ir.Int8, ti8(sh(2), -56, 127)},
 		{"i8->u8 wraps", ti8(sh(2), -1, 5), ir.Uint8, tu8(sh(2), 255, 5)},
 		{"u8->i64", tu8(sh(2), 255, 5), ir.Int64, ti64(sh(2), 255, 5)},
