@@ -46,8 +46,16 @@ func roiAlignKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, fmt.Errorf("output_height %d and output_width %d must be positive, sampling_ratio %d non-negative", oh, ow, sr)
 	}
 	c, h, w := int(x.Shape[1]), int(x.Shape[2]), int(x.Shape[3])
+	if nr > 0 && (h == 0 || w == 0) {
+		return nil, fmt.Errorf("input 0 (X) has shape %v: cannot sample an empty image", x.Shape)
+	}
 	xf := toFloat64(x)
 	rf := toFloat64(rois)
+	for i, v := range rf {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("input 1 (rois) has non-finite value %v at %d", v, i)
+		}
+	}
 	bidx := bi.Int64s()
 	out := make([]float64, int(nr)*c*int(oh*ow))
 	offset := 0.5
@@ -73,6 +81,9 @@ func roiAlignKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		gh, gw := int(sr), int(sr)
 		if sr == 0 {
 			gh, gw = int(math.Ceil(rh/float64(oh))), int(math.Ceil(rw/float64(ow)))
+		}
+		if gh*gw > 1<<16 {
+			return nil, fmt.Errorf("roi %d needs a %dx%d sampling grid per bin; set sampling_ratio", r, gh, gw)
 		}
 		count := float64(max(gh*gw, 1))
 		for ph := 0; ph < int(oh); ph++ {

@@ -25,7 +25,17 @@ func poolGeometry(nd *ir.Node, x *ir.Tensor) (*spatialGeom, error) {
 	if ks == nil {
 		return nil, fmt.Errorf("attribute kernel_shape is required")
 	}
-	return windowGeometry(nd, x.Shape[2:], ks, nd.AttrInt("ceil_mode", 0) != 0)
+	g, err := windowGeometry(nd, x.Shape[2:], ks, nd.AttrInt("ceil_mode", 0) != 0)
+	if err != nil {
+		return nil, err
+	}
+	// As onnxruntime does: a window must always overlap the input.
+	for d := range ks {
+		if g.padBegin[d] >= ks[d] || g.padEnd[d] >= ks[d] {
+			return nil, fmt.Errorf("pads %v must be smaller than kernel_shape %v", append(append([]int64{}, g.padBegin...), g.padEnd...), ks)
+		}
+	}
+	return g, nil
 }
 
 // poolWindow lists, for one output position, the row-major offsets inside
