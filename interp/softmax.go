@@ -85,12 +85,13 @@ func logSoftmaxRow(x, out []float64) {
 	}
 }
 
-// hardmaxRow puts 1 at the first maximal element and 0 elsewhere.
+// hardmaxRow puts 1 at the first maximal element and 0 elsewhere; a NaN
+// counts as the maximum, as in numpy's argmax.
 func hardmaxRow(x, out []float64) {
 	best := 0
 	for k, v := range x {
 		out[k] = 0
-		if v > x[best] {
+		if x[best] == x[best] && (v > x[best] || v != v) {
 			best = k
 		}
 	}

@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"math"
 	"testing"
 
 	"github.com/effc/effc/ir"
@@ -21,6 +22,8 @@ func TestSoftmaxFamily(t *testing.T) {
 	expectTensor(t, "hardmax", got[0], tf32(sh(2, 4), 1, 0, 0, 0, 1, 0, 0, 0))
 	got = evalMath(t, "Hardmax", map[string]*ir.Attr{"axis": ir.IntAttr(0)}, tf32(sh(2, 2), 1, 5, 2, 3))
 	expectTensor(t, "hardmax axis 0", got[0], tf32(sh(2, 2), 0, 1, 1, 0))
+	got = evalMath(t, "Hardmax", nil, tf32(sh(4), 1, float32(math.NaN()), 5, float32(math.NaN())))
+	expectTensor(t, "hardmax NaN", got[0], tf32(sh(4), 0, 1, 0, 0))
 	evalMathErr(t, "attribute axis", "Softmax", map[string]*ir.Attr{"axis": ir.IntAttr(2)}, x)
 	evalMathErr(t, "want a floating type", "Softmax", nil, ti32(sh(1), 1))
 }
