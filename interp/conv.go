@@ -130,6 +130,23 @@ func im2col[T nnFloat](col, x []T, cg, inPlane, K, outP int, g *spatialGeom, tab
 	last := int(g.out[r-1])
 	outer := outP / last
 	oidx := make([]int64, r)
+	// For stride 1 along the last dim, each kernel offset reads the input
+	// run [runLo, runHi) of output positions contiguously.
+	unit := g.strides[r-1] == 1
+	runLo := make([]int, g.kernel[r-1])
+	runHi := make([]int, g.kernel[r-1])
+	for k := range runLo {
+		tl := tabs[r-1][k*last : (k+1)*last]
+		lo := 0
+		for lo < last && tl[lo] < 0 {
+			lo++
+		}
+		hi := lo
+		for hi < last && tl[hi] >= 0 {
+			hi++
+		}
+		runLo[k], runHi[k] = lo, hi
+	}
 	for c := 0; c < cg; c++ {
 		xc := x[c*inPlane : (c+1)*inPlane]
 		clear(kidx)
@@ -148,9 +165,18 @@ func im2col[T nnFloat](col, x []T, cg, inPlane, K, outP int, g *spatialGeom, tab
 					off += v * int(inStr[d])
 				}
 				dst := row[o*last : (o+1)*last]
-				if !ok {
+				switch {
+				case !ok:
 					clear(dst)
-				} else {
+				case unit:
+					// stride 1: the valid positions are one contiguous run
+					lo, hi := runLo[kidx[r-1]], runHi[kidx[r-1]]
+					clear(dst[:lo])
+					if hi > lo {
+						copy(dst[lo:hi], xc[off+tl[lo]:off+tl[lo]+hi-lo])
+					}
+					clear(dst[hi:])
+				default:
 					for j, v := range tl {
 						if v < 0 {
 							dst[j] = 0
