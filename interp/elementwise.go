@@ -14,6 +14,7 @@ package interp
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/effc/effc/ir"
 )
@@ -188,15 +189,30 @@ func checkInputs(in []*ir.Tensor, req, max int) error {
 		}
 		return fmt.Errorf("got %d inputs, want %d to %d", len(in), req, max)
 	}
-	for i := 0; i < req; i++ {
-		if in[i] == nil {
-			return fmt.Errorf("input %d is missing", i)
+	for i, t := range in {
+		if t == nil {
+			if i < req {
+				return fmt.Errorf("input %d is missing", i)
+			}
+			continue
 		}
-		if in[i].DataLen() != in[i].Len() {
-			return fmt.Errorf("input %d has %d elements, shape %v needs %d", i, in[i].DataLen(), in[i].Shape, in[i].Len())
+		if !dataMatchesDType(t) {
+			return fmt.Errorf("input %d is labelled %s but holds %T", i, t.DType, t.Data)
+		}
+		if t.DataLen() != t.Len() {
+			return fmt.Errorf("input %d has %d elements, shape %v needs %d", i, t.DataLen(), t.Shape, t.Len())
 		}
 	}
 	return nil
+}
+
+// dataMatchesDType reports whether t.Data is the Go slice type that
+// t.DType calls for (see ir.Tensor).
+func dataMatchesDType(t *ir.Tensor) bool {
+	if !t.DType.Valid() {
+		return false
+	}
+	return reflect.TypeOf(t.Data) == reflect.TypeOf(ir.MakeSlice(t.DType, 0))
 }
 
 // checkSameDType requires inputs i and j (both present) to share a dtype.
