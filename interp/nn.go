@@ -67,9 +67,7 @@ func nnNeedInputs(in []*ir.Tensor, req int, names ...string) error {
 	return nil
 }
 
-// nnOptInput returns in[i], or nil when absent or empty (ONNX marks an
-// omitted optional input with an empty name, and some exporters pass empty
-// tensors instead).
+// nnOptInput returns in[i], or nil when the optional input is omitted.
 func nnOptInput(in []*ir.Tensor, i int) *ir.Tensor {
 	if i < len(in) && in[i] != nil {
 		return in[i]
@@ -96,11 +94,10 @@ func nnWantRank(t *ir.Tensor, r int, what string) error {
 // spatialGeom is the geometry of a sliding-window op over the trailing
 // spatial dims: sizes, kernel, strides, dilations, pads and output sizes.
 type spatialGeom struct {
-	in, out                  []int64
-	kernel, strides, dils    []int64
-	padBegin, padEnd         []int64
-	autoPad                  string
-	explicitPads, ceilOutput bool
+	in, out               []int64
+	kernel, strides, dils []int64
+	padBegin, padEnd      []int64
+	autoPad               string
 }
 
 // windowGeometry reads kernel_shape-independent attributes (strides,
@@ -109,7 +106,7 @@ type spatialGeom struct {
 // (pooling only).
 func windowGeometry(n *ir.Node, in, kernel []int64, ceil bool) (*spatialGeom, error) {
 	r := len(in)
-	g := &spatialGeom{in: in, kernel: kernel, ceilOutput: ceil}
+	g := &spatialGeom{in: in, kernel: kernel}
 	if len(kernel) != r {
 		return nil, fmt.Errorf("kernel has %d spatial dims %v, input has %d %v", len(kernel), kernel, r, in)
 	}
@@ -148,7 +145,6 @@ func windowGeometry(n *ir.Node, in, kernel []int64, ceil bool) (*spatialGeom, er
 		if len(pads) != 2*r {
 			return nil, fmt.Errorf("pads %v has %d values, want %d", pads, len(pads), 2*r)
 		}
-		g.explicitPads = true
 		copy(g.padBegin, pads[:r])
 		copy(g.padEnd, pads[r:])
 		for i := 0; i < r; i++ {
