@@ -154,8 +154,8 @@ func suggestOp(name string) string {
 	best, bestD := "", 1<<30
 	lname := strings.ToLower(name)
 	for k := range opTable {
-		if k.domain != "" {
-			continue
+		if k.domain != "" || len(k.name) > len(name)+2 || len(k.name) < len(name)-2 {
+			continue // the distance is at least the length difference
 		}
 		d := editDistance(lname, strings.ToLower(k.name))
 		if d < bestD || (d == bestD && k.name < best) {

@@ -490,6 +490,9 @@ func (l *errorList) add(err error) {
 	l.errs = append(l.errs, err)
 }
 
+// full reports whether further errors would only be counted.
+func (l *errorList) full() bool { return len(l.errs) >= maxErrors }
+
 func (l *errorList) err() error {
 	if l.dropped > 0 {
 		return errors.Join(append(l.errs, fmt.Errorf("... and %d more errors", l.dropped))...)

@@ -262,6 +262,10 @@ func verifyNode(n *Node, errs *errorList) {
 	}
 	def := LookupOp(n.Domain, n.Op)
 	if def == nil {
+		if errs.full() {
+			errs.dropped++ // skip the edit-distance suggestion
+			return
+		}
 		errs.add(unknownOpError(n))
 		return
 	}
