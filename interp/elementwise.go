@@ -215,6 +215,19 @@ func dataMatchesDType(t *ir.Tensor) bool {
 	return reflect.TypeOf(t.Data) == reflect.TypeOf(ir.MakeSlice(t.DType, 0))
 }
 
+// broadcastOutput is broadcastShapes that also refuses results larger
+// than ir.MaxElements, before anything is allocated.
+func broadcastOutput(shapes ...[]int64) ([]int64, error) {
+	shape, err := broadcastShapes(shapes...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ir.CheckedNumElements(shape); err != nil {
+		return nil, fmt.Errorf("broadcast result: %w", err)
+	}
+	return shape, nil
+}
+
 // checkSameDType requires inputs i and j (both present) to share a dtype.
 func checkSameDType(in []*ir.Tensor, i, j int) error {
 	if in[i].DType != in[j].DType {
@@ -336,7 +349,7 @@ func fixedBinary(fs binaryFuncs) kernel {
 
 // applyBinary broadcasts a and b (same dtype) and applies fs.
 func applyBinary(a, b *ir.Tensor, fs binaryFuncs) (*ir.Tensor, error) {
-	shape, err := broadcastShapes(a.Shape, b.Shape)
+	shape, err := broadcastOutput(a.Shape, b.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +465,7 @@ func compareKernel(fs compareFuncs, allowBool bool) kernel {
 		if c == classOther || (c == classBool && !allowBool) {
 			return nil, fmt.Errorf("input 0 has dtype %s, which this op does not accept", a.DType)
 		}
-		shape, err := broadcastShapes(a.Shape, b.Shape)
+		shape, err := broadcastOutput(a.Shape, b.Shape)
 		if err != nil {
 			return nil, err
 		}
@@ -488,7 +501,7 @@ func logicalKernel(f func(a, b bool) bool) kernel {
 				return nil, fmt.Errorf("input %d has dtype %s, want bool", j, in[j].DType)
 			}
 		}
-		shape, err := broadcastShapes(in[0].Shape, in[1].Shape)
+		shape, err := broadcastOutput(in[0].Shape, in[1].Shape)
 		if err != nil {
 			return nil, err
 		}
@@ -752,7 +765,7 @@ func powKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if cy != classFloat && cy != classSigned && cy != classUnsigned {
 		return nil, fmt.Errorf("input 1 has dtype %s, want a numeric type", y.DType)
 	}
-	shape, err := broadcastShapes(x.Shape, y.Shape)
+	shape, err := broadcastOutput(x.Shape, y.Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -996,7 +1009,7 @@ func whereKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err := checkSameDType(in, 1, 2); err != nil {
 		return nil, err
 	}
-	shape, err := broadcastShapes(in[0].Shape, in[1].Shape, in[2].Shape)
+	shape, err := broadcastOutput(in[0].Shape, in[1].Shape, in[2].Shape)
 	if err != nil {
 		return nil, err
 	}
@@ -1138,7 +1151,7 @@ func preluKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err := checkSameDType(in, 0, 1); err != nil {
 		return nil, err
 	}
-	shape, err := broadcastShapes(in[0].Shape, in[1].Shape)
+	shape, err := broadcastOutput(in[0].Shape, in[1].Shape)
 	if err != nil {
 		return nil, err
 	}

@@ -220,6 +220,7 @@ func TestBinaryOps(t *testing.T) {
 func TestBinaryRejects(t *testing.T) {
 	evalMathErr(t, "input 1 has dtype i32, want f32", "Add", nil, tf32(sh(1), 1), ti32(sh(1), 1))
 	evalMathErr(t, "not broadcastable", "Mul", nil, tf32(sh(2), 1, 2), tf32(sh(3), 1, 2, 3))
+	evalMathErr(t, "2^31 elements", "Add", nil, ir.NewTensor(ir.Float32, sh(1<<16, 1)), ir.NewTensor(ir.Float32, sh(1<<16)))
 	evalMathErr(t, "zero divisor", "Div", nil, ti32(sh(2), 1, 2), ti32(sh(2), 1, 0))
 	evalMathErr(t, "zero divisor", "Mod", nil, tu8(sh(1), 1), tu8(sh(1), 0))
 	evalMathErr(t, "direction", "BitShift", nil, tu8(sh(1), 1), tu8(sh(1), 1))

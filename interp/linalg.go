@@ -48,6 +48,9 @@ func matMulKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch dims: %w", err)
 	}
+	if _, err := ir.CheckedNumElements(append(append([]int64{}, batch...), m, nn)); err != nil {
+		return nil, fmt.Errorf("result: %w", err)
+	}
 	ia := broadcastIndex(batch, as[:len(as)-2])
 	ib := broadcastIndex(batch, bs[:len(bs)-2])
 	outShape := append(append([]int64{}, batch...), m, nn)
@@ -221,6 +224,9 @@ func gemmKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, fmt.Errorf("input 1 has shape %v, want inner dim %d matching input 0's shape %v (transA=%v transB=%v)", b.Shape, k, a.Shape, tA, tB)
 	}
 	shape := []int64{m, nn}
+	if _, err := ir.CheckedNumElements(shape); err != nil {
+		return nil, fmt.Errorf("result: %w", err)
+	}
 	var cIdx []int
 	c := (*ir.Tensor)(nil)
 	if len(in) > 2 && in[2] != nil {
@@ -366,6 +372,26 @@ func (t einsumTerm) expand(ell, maxEll int) []int {
 	return append(out, t.labels[t.ellAt:]...)
 }
 
+// maxEinsumWork bounds the index-loop iterations of one Einsum (products
+// of every label's size), so a hostile equation fails fast.
+const maxEinsumWork = 1 << 36
+
+// productAtMost reports whether the product of dims is at most limit,
+// without overflowing.
+func productAtMost(dims []int64, limit int64) bool {
+	p := int64(1)
+	for _, d := range dims {
+		if d == 0 {
+			return true
+		}
+		if d < 0 || p > limit/d {
+			return false
+		}
+		p *= d
+	}
+	return true
+}
+
 // einsumKernel is Einsum: a general implementation by index loops over
 // explicit or implicit (no "->") equations with ellipsis broadcasting and
 // repeated labels (diagonals).
@@ -496,6 +522,12 @@ func einsumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	outShape := make([]int64, len(outLabels))
 	for i, l := range outLabels {
 		outShape[i] = size[l]
+	}
+	if _, err := ir.CheckedNumElements(outShape); err != nil {
+		return nil, fmt.Errorf("equation %q: result: %w", eq, err)
+	}
+	if !productAtMost(dims, maxEinsumWork) {
+		return nil, fmt.Errorf("equation %q loops over %v (%d labels); more than the interpreter's limit of 2^36 steps", eq, dims, len(dims))
 	}
 	outStr := make([]int, len(all))
 	for i, s := range strides(outShape) {

@@ -40,6 +40,7 @@ func TestMatMul(t *testing.T) {
 	got := evalMath(t, "MatMul", nil, &ir.Tensor{DType: ir.Float16, Shape: sh(1, 2), Data: h(1, 2)}, &ir.Tensor{DType: ir.Float16, Shape: sh(2, 1), Data: h(3, 4)})
 	expectTensor(t, "f16", got[0], &ir.Tensor{DType: ir.Float16, Shape: sh(1, 1), Data: h(11)})
 	evalMathErr(t, "want dim 0 = 3", "MatMul", nil, a, tf32(sh(2, 2), 1, 2, 3, 4))
+	evalMathErr(t, "2^31 elements", "MatMul", nil, ir.NewTensor(ir.Float32, sh(1<<16, 1)), ir.NewTensor(ir.Float32, sh(1, 1<<16)))
 	evalMathErr(t, "batch dims", "MatMul", nil, ir.NewTensor(ir.Float32, sh(2, 1, 1)), ir.NewTensor(ir.Float32, sh(3, 1, 1)))
 }
 
@@ -117,6 +118,9 @@ func TestEinsum(t *testing.T) {
 	evalMathErr(t, "want rank 2", "Einsum", eq("ij->i"), tf32(sh(3), 1, 2, 3))
 	evalMathErr(t, "has 2 operands", "Einsum", eq("i,i"), tf32(sh(1), 1))
 	evalMathErr(t, "does not appear", "Einsum", eq("i->j"), tf32(sh(1), 1))
+	big := ir.NewTensor(ir.Float32, sh(4096))
+	evalMathErr(t, "2^36 steps", "Einsum", eq("i,j,k,l->"), big, big, big, big)
+	evalMathErr(t, "2^31 elements", "Einsum", eq("i,j,k->ijk"), big, big, big)
 }
 
 func TestDet(t *testing.T) {
