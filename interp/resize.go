@@ -104,7 +104,8 @@ func resizeKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	for i := 0; i < r; i++ {
 		roi[r+i] = 1
 	}
-	if roiT != nil {
+	// roi only matters for tf_crop_and_resize; other modes ignore it.
+	if roiT != nil && p.coord == "tf_crop_and_resize" {
 		v := toFloat64(roiT)
 		if len(v) != 2*na {
 			return nil, fmt.Errorf("input 1 (roi) has %d values, want %d (starts and ends of %d axes)", len(v), 2*na, na)
