@@ -42,6 +42,10 @@ func TestResizeModes(t *testing.T) {
 			[]float64{1, 1, 2, 1, 1, 2, 3, 3, 4}},
 		{"not_smaller", sq, map[string]*ir.Attr{"axes": ir.IntsAttr(2, 3), "keep_aspect_ratio_policy": ir.StringAttr("not_smaller")}, []*ir.Tensor{nil, nil, sz(1, 4)}, []int64{1, 1, 4, 4},
 			[]float64{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}},
+		// scale 0.5 on width 3 gives 1 output: half_pixel samples x = 0.5,
+		// half_pixel_symmetric re-centres the 1.5-pixel canvas to x = 1.
+		{"half_pixel", ir.FromFloat32([]int64{1, 3}, []float32{1, 2, 4}), map[string]*ir.Attr{"mode": ir.StringAttr("linear")}, []*ir.Tensor{nil, sc(1, 0.5)}, []int64{1, 1}, []float64{1.5}},
+		{"half_pixel_symmetric", ir.FromFloat32([]int64{1, 3}, []float32{1, 2, 4}), map[string]*ir.Attr{"mode": ir.StringAttr("linear"), "coordinate_transformation_mode": ir.StringAttr("half_pixel_symmetric")}, []*ir.Tensor{nil, sc(1, 0.5)}, []int64{1, 1}, []float64{2}},
 		// tf_crop_and_resize: roi [0.5, 1.5] of a width-2 row -> x = .5, 1, 1.5; the last is outside and takes extrapolation_value
 		{"tf_crop_extrapolate", row, map[string]*ir.Attr{"mode": ir.StringAttr("linear"), "coordinate_transformation_mode": ir.StringAttr("tf_crop_and_resize"), "extrapolation_value": ir.FloatAttr(-1), "axes": ir.IntsAttr(3)},
 			[]*ir.Tensor{sc(0.5, 1.5), nil, sz(3)}, []int64{1, 1, 1, 3}, []float64{15, 20, -1}},
