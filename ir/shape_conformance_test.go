@@ -59,6 +59,11 @@ func TestShapesConformance(t *testing.T) {
 			}
 		}
 		expectErr, listed := conformanceExpectedErrors[name]
+		// Before inference, intermediate values have no types; the
+		// model must verify all the same.
+		if err := ir.Verify(g); err != nil && !listed {
+			t.Errorf("%s: Verify before InferShapes: %v", name, err)
+		}
 		if err := ir.InferShapes(g); err != nil {
 			if !listed || !strings.Contains(err.Error(), expectErr) {
 				t.Errorf("%s: InferShapes: %v", name, err)

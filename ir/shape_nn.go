@@ -53,7 +53,12 @@ func readSpatial(n *Node, sp int, kernel []int64) (spatialParams, error) {
 	} else if kernel != nil {
 		p.kernel = kernel
 	} else {
-		return p, errf(n, "kernel shape is unknown: set attribute kernel_shape or give the weight a ranked shape")
+		// The weight's rank is not known yet (it is computed, e.g. by a
+		// DequantizeLinear not inferred yet): spatial sizes are unknown.
+		p.kernel = make([]int64, sp)
+		for i := range p.kernel {
+			p.kernel[i] = -1
+		}
 	}
 	if p.strides, err = ints("strides", 1, sp, 1); err != nil {
 		return p, err
