@@ -400,12 +400,75 @@ func binaryF32(a, b *ir.Tensor, shape []int64, f func(a, b float64) float64) *ir
 			out[k] = float32(f(float64(va[k]), y))
 		}
 	default:
-		ia, ib := broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
-		for k := range out {
-			out[k] = float32(f(float64(va[ia[k]]), float64(vb[ib[k]])))
-		}
+		forBroadcastRuns(shape, a.Shape, b.Shape, func(o, ia, ib, n, sa, sb int) {
+			for j := 0; j < n; j++ {
+				out[o+j] = float32(f(float64(va[ia+j*sa]), float64(vb[ib+j*sb])))
+			}
+		})
 	}
 	return &ir.Tensor{DType: ir.Float32, Shape: shape, Data: out}
+}
+
+// forBroadcastRuns walks the output of a two-input broadcast in runs along
+// the innermost dimension after merging adjacent dims that are contiguous
+// in both inputs: run(o, ia, ib, n, sa, sb) covers output elements o..o+n-1,
+// which read a[ia+j*sa] and b[ib+j*sb] (strides 0 on broadcast dims).
+func forBroadcastRuns(out, aShape, bShape []int64, run func(o, ia, ib, n, sa, sb int)) {
+	rank := len(out)
+	if ir.NumElements(out) == 0 {
+		return
+	}
+	inStrides := func(in []int64) []int64 {
+		st := make([]int64, rank)
+		s := strides(in)
+		off := rank - len(in)
+		for i := range in {
+			if in[i] != 1 {
+				st[off+i] = s[i]
+			}
+		}
+		return st
+	}
+	sa, sb := inStrides(aShape), inStrides(bShape)
+	// Merge dim i into dim i+1 when both inputs step through them as one.
+	var dims, da, db []int64
+	for i := 0; i < rank; i++ {
+		if out[i] == 1 {
+			continue
+		}
+		if k := len(dims) - 1; k >= 0 && da[k] == sa[i]*out[i] && db[k] == sb[i]*out[i] {
+			dims[k] *= out[i]
+			da[k], db[k] = sa[i], sb[i]
+			continue
+		}
+		dims, da, db = append(dims, out[i]), append(da, sa[i]), append(db, sb[i])
+	}
+	if len(dims) == 0 {
+		run(0, 0, 0, 1, 0, 0)
+		return
+	}
+	last := len(dims) - 1
+	n := int(dims[last])
+	coord := make([]int64, last)
+	ia, ib := 0, 0
+	for o := 0; ; o += n {
+		run(o, ia, ib, n, int(da[last]), int(db[last]))
+		d := last - 1
+		for ; d >= 0; d-- {
+			coord[d]++
+			ia += int(da[d])
+			ib += int(db[d])
+			if coord[d] < dims[d] {
+				break
+			}
+			ia -= int(da[d] * coord[d])
+			ib -= int(db[d] * coord[d])
+			coord[d] = 0
+		}
+		if d < 0 {
+			return
+		}
+	}
 }
 
 // widenFloat returns a floating tensor's elements as float64 with one type

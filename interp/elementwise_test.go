@@ -2,6 +2,7 @@ package interp
 
 import (
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -259,4 +260,50 @@ func TestVariadicWhereClip(t *testing.T) {
 	got = evalMath(t, "Clip", nil, tf32(sh(3), -5, 0, 5))
 	expectTensor(t, "Clip no bounds", got[0], tf32(sh(3), -5, 0, 5))
 	evalMathErr(t, "want a scalar", "Clip", nil, tf32(sh(3), -5, 0, 5), tf32(sh(2), 0, 1))
+}
+
+// TestBroadcastRuns checks forBroadcastRuns against broadcastIndex on
+// random broadcastable shape pairs (seeded, so failures reproduce).
+func TestBroadcastRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for iter := 0; iter < 500; iter++ {
+		rank := rng.IntN(5)
+		out := make([]int64, rank)
+		for i := range out {
+			out[i] = int64(rng.IntN(4) + 1)
+		}
+		pick := func() []int64 {
+			r := rng.IntN(rank + 1)
+			s := append([]int64{}, out[rank-r:]...)
+			for i := range s {
+				if rng.IntN(3) == 0 {
+					s[i] = 1
+				}
+			}
+			return s
+		}
+		a, b := pick(), pick()
+		shape, err := broadcastShapes(a, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ia, ib := broadcastIndex(shape, a), broadcastIndex(shape, b)
+		seen := make([]bool, len(ia))
+		forBroadcastRuns(shape, a, b, func(o, xa, xb, n, sa, sb int) {
+			for j := 0; j < n; j++ {
+				if seen[o+j] {
+					t.Fatalf("%v %v: output %d visited twice", a, b, o+j)
+				}
+				seen[o+j] = true
+				if xa+j*sa != ia[o+j] || xb+j*sb != ib[o+j] {
+					t.Fatalf("%v %v -> %v: output %d reads a[%d] b[%d], want a[%d] b[%d]", a, b, shape, o+j, xa+j*sa, xb+j*sb, ia[o+j], ib[o+j])
+				}
+			}
+		})
+		for k, v := range seen {
+			if !v {
+				t.Fatalf("%v %v: output %d not visited", a, b, k)
+			}
+		}
+	}
 }
