@@ -97,39 +97,62 @@ func convCore[T nnFloat](x, w []T, p *convParams) []T {
 	for d := 0; d < r; d++ {
 		pointwise = pointwise && g.strides[d] == 1 && g.padBegin[d] == 0 && g.padEnd[d] == 0
 	}
-	var col []T
-	if !pointwise {
-		col = make([]T, cg*K*outP)
-	}
 	tabs := make([][]int, r)
 	for d := range tabs {
 		tabs[d] = g.srcTable(d)
 	}
 	inStr := strides(g.in)
+	// The column buffer covers a tile of output rows (all dims but the
+	// last) so that large images do not need a cg*K*outP buffer.
+	last := int(g.out[r-1])
+	outer := outP / last
+	tile := outer
+	if !pointwise && cg*K*outP > im2colMaxElems {
+		tile = max(1, im2colMaxElems/(cg*K*last))
+	}
+	var col []T
+	if !pointwise {
+		col = make([]T, cg*K*tile*last)
+	}
 	for n := 0; n < int(p.n); n++ {
 		for gi := 0; gi < int(p.group); gi++ {
 			xg := x[(n*int(p.c)+gi*cg)*int(inPlane):]
-			src := xg
-			if !pointwise {
-				im2col(col, xg[:cg*int(inPlane)], cg, int(inPlane), K, outP, g, tabs, inStr)
-				src = col
-			}
 			wg := w[gi*mg*cg*K:]
 			og := out[(n*int(p.m)+gi*mg)*outP:]
-			nnGemm(false, mg, outP, cg*K, wg, cg*K, src, outP, og, outP)
+			if pointwise {
+				nnGemm(false, mg, outP, cg*K, wg, cg*K, xg, outP, og, outP)
+				continue
+			}
+			for o0 := 0; o0 < outer; o0 += tile {
+				o1 := min(o0+tile, outer)
+				tp := (o1 - o0) * last
+				im2col(col[:cg*K*tp], xg[:cg*int(inPlane)], cg, int(inPlane), K, o0, o1, g, tabs, inStr)
+				nnGemm(false, mg, tp, cg*K, wg, cg*K, col, tp, og[o0*last:], outP)
+			}
 		}
 	}
 	return out
 }
 
-// im2col fills col [cg*K, outP] from one group's input planes: row
-// c*K+kidx, column = output position; zero where the window is in padding.
-func im2col[T nnFloat](col, x []T, cg, inPlane, K, outP int, g *spatialGeom, tabs [][]int, inStr []int64) {
+// im2colMaxElems bounds the im2col buffer (16 MiB of float32); a variable
+// so tests can force tiling.
+var im2colMaxElems = 1 << 22
+
+// im2col fills col [cg*K, (o1-o0)*last] from one group's input planes for
+// the output rows [o0, o1) (a row is all output dims but the last, of
+// length last): row c*K+kidx, column = output position within the tile;
+// zero where the window is in padding.
+func im2col[T nnFloat](col, x []T, cg, inPlane, K, o0, o1 int, g *spatialGeom, tabs [][]int, inStr []int64) {
 	r := len(g.in)
 	kidx := make([]int64, r)
 	last := int(g.out[r-1])
-	outer := outP / last
+	tp := (o1 - o0) * last
 	oidx := make([]int64, r)
+	start := make([]int64, r) // multi-index of row o0
+	for d, rem := r-2, int64(o0); d >= 0; d-- {
+		start[d] = rem % g.out[d]
+		rem /= g.out[d]
+	}
 	// For stride 1 along the last dim, each kernel offset reads the input
 	// run [runLo, runHi) of output positions contiguously.
 	unit := g.strides[r-1] == 1
@@ -151,10 +174,10 @@ func im2col[T nnFloat](col, x []T, cg, inPlane, K, outP int, g *spatialGeom, tab
 		xc := x[c*inPlane : (c+1)*inPlane]
 		clear(kidx)
 		for k := 0; k < K; k++ {
-			row := col[(c*K+k)*outP : (c*K+k+1)*outP]
+			row := col[(c*K+k)*tp : (c*K+k+1)*tp]
 			tl := tabs[r-1][int(kidx[r-1])*last : int(kidx[r-1]+1)*last]
-			clear(oidx)
-			for o := 0; o < outer; o++ {
+			copy(oidx, start)
+			for o := 0; o < o1-o0; o++ {
 				off, ok := 0, true
 				for d := 0; d < r-1; d++ {
 					v := tabs[d][int(kidx[d]*g.out[d]+oidx[d])]

@@ -178,6 +178,35 @@ func TestConvMatchesDirect(t *testing.T) {
 	}
 }
 
+func TestConvTiledIm2col(t *testing.T) {
+	// A tiny buffer bound forces im2col to run in tiles of output rows
+	// (1 row, then 2 rows of the 2-D case and 4 of the 3-D one, with a short
+	// last tile); results must not change.
+	defer func(v int) { im2colMaxElems = v }(im2colMaxElems)
+	rng := rand.New(rand.NewSource(6))
+	for _, limit := range []int{1, 200} {
+		im2colMaxElems = limit
+		for _, c := range []struct {
+			xs, ws []int64
+			pads   []int64
+		}{
+			{[]int64{1, 2, 7, 5}, []int64{3, 2, 3, 3}, []int64{1, 0, 1, 2}},
+			{[]int64{2, 1, 4, 5, 3}, []int64{2, 1, 2, 3, 2}, []int64{0, 1, 1, 1, 0, 1}},
+		} {
+			x := ir.FromFloat32(c.xs, nnRand(rng, int(nnProd(c.xs))))
+			w := ir.FromFloat32(c.ws, nnRand(rng, int(nnProd(c.ws))))
+			attrs := map[string]*ir.Attr{"pads": ir.IntsAttr(c.pads...)}
+			g, err := windowGeometry(nnNode("Conv", 1, attrs), c.xs[2:], c.ws[2:], false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := naiveConv(x.Float64s(), c.xs, w.Float64s(), c.ws, nil, 1, g.strides, g.dils, g.padBegin, g.out)
+			got := nnRun(t, "Conv", 1, attrs, x, w)
+			nnClose(t, "tiled", got[0], append([]int64{c.xs[0], c.ws[0]}, g.out...), want, 1e-5)
+		}
+	}
+}
+
 func TestConvSamePadsSplit(t *testing.T) {
 	// Input 1x1x4 with kernel 2: total pad 1; SAME_UPPER puts it at the end,
 	// SAME_LOWER at the start.

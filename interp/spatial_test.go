@@ -37,7 +37,7 @@ func TestCol2ImInvertsIm2Col(t *testing.T) {
 	for i := range ones {
 		ones[i] = 1
 	}
-	im2col(cols, ones, 1, 25, 9, L, g, tabs, strides(g.in))
+	im2col(cols, ones, 1, 25, 9, 0, int(g.out[0]), g, tabs, strides(g.in))
 	out := nnRun(t, "Col2Im", 1, attrs, ir.FromFloat32([]int64{1, 9, int64(L)}, cols),
 		ir.FromInt64([]int64{2}, []int64{5, 5}), ir.FromInt64([]int64{2}, []int64{3, 3}))
 	// Windows span [-1, 1], [1, 3], [3, 5] along each axis, so positions
