@@ -189,6 +189,7 @@ func windowGeometry(n *ir.Node, in, kernel []int64, ceil bool) (*spatialGeom, er
 	return g, g.check()
 }
 
+// check refuses empty or oversized outputs.
 func (g *spatialGeom) check() error {
 	if _, err := ir.CheckedNumElements(g.out); err != nil {
 		return err

@@ -182,6 +182,7 @@ func lpPoolKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	return windowPool(nd, in, func(vals []float64, _ int) float64 { return lpNorm(vals, p) })
 }
 
+// lpNorm is (Σ|v|^p)^(1/p).
 func lpNorm(vals []float64, p float64) float64 {
 	s := 0.0
 	for _, v := range vals {
