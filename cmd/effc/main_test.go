@@ -391,6 +391,26 @@ func TestReorderArgs(t *testing.T) {
 	}
 }
 
+func TestNPYFloat16FromNumPy(t *testing.T) {
+	// np.save("h.npy", np.array([[1.5, -2, 65504]], dtype=np.float16)),
+	// bytes as NumPy 1.24 writes them.
+	header := "{'descr': '<f2', 'fortran_order': False, 'shape': (1, 3), }"
+	header += strings.Repeat(" ", 128-10-len(header)-1) + "\n" // total header 128 bytes
+	file := "\x93NUMPY\x01\x00" + string([]byte{byte(len(header)), 0}) + header + "\x00\x3e\x00\xc0\xff\x7b"
+	path := filepath.Join(t.TempDir(), "h.npy")
+	if err := os.WriteFile(path, []byte(file), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readNPY(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.DType != ir.Float16 || !reflect.DeepEqual(got.Shape, []int64{1, 3}) ||
+		got.Float64At(0) != 1.5 || got.Float64At(1) != -2 || got.Float64At(2) != 65504 {
+		t.Errorf("read %s%v %v, want f16[1,3] [1.5 -2 65504]", got.DType, got.Shape, got.Float64s())
+	}
+}
+
 func TestNPYRoundTrip(t *testing.T) {
 	// Writing back what NumPy wrote gives the same bytes: same header
 	// layout, same padding, same data.
@@ -414,6 +434,7 @@ func TestNPYRoundTrip(t *testing.T) {
 		{DType: ir.Int8, Shape: []int64{3}, Data: []int8{-1, 0, 1}},
 		{DType: ir.Bool, Shape: []int64{2, 1}, Data: []bool{true, false}},
 		{DType: ir.Uint16, Shape: []int64{0, 4}, Data: []uint16{}},
+		{DType: ir.Float16, Shape: []int64{2}, Data: []uint16{ir.Float32ToFloat16(1.5), ir.Float32ToFloat16(-2)}},
 		ir.FromInt64([]int64{2, 2, 2}, []int64{1, 2, 3, 4, 5, 6, 7, 8}),
 	} {
 		out := filepath.Join(t.TempDir(), "t.npy")

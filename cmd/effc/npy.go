@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,9 +57,12 @@ func readNPY(path string) (*ir.Tensor, error) {
 	}
 	d := r.Header.Descr
 	code := strings.TrimLeft(d.Type, "<>|=")
+	if code == "f2" && !strings.HasPrefix(d.Type, ">") && !d.Fortran {
+		return readNPYFloat16(path, r.Header)
+	}
 	dt, ok := npyTypes[code]
 	if !ok {
-		return nil, fmt.Errorf("%s: NumPy dtype %q is not supported; save the array as float32, float64, a (u)int type or bool", path, d.Type)
+		return nil, fmt.Errorf("%s: NumPy dtype %q is not supported; save the array as float16, float32, float64, a (u)int type or bool", path, d.Type)
 	}
 	shape := make([]int64, len(d.Shape))
 	for i, s := range d.Shape {
@@ -135,6 +139,41 @@ func readNPY(path string) (*ir.Tensor, error) {
 	}
 	if int64(t.DataLen()) != n {
 		return nil, fmt.Errorf("%s: file holds %d elements, shape %s needs %d", path, t.DataLen(), ir.ShapeOf(shape...), n)
+	}
+	return t, nil
+}
+
+// readNPYFloat16 loads a little-endian float16 .npy file, which npyio does
+// not read: the data is the file's last 2*elements bytes, stored as IEEE
+// binary16 bits like effc's Float16 tensors.
+func readNPYFloat16(path string, h npyio.Header) (*ir.Tensor, error) {
+	shape := make([]int64, len(h.Descr.Shape))
+	for i, s := range h.Descr.Shape {
+		shape[i] = int64(s)
+	}
+	n, err := ir.CheckedNumElements(shape)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	// magic(6) version(2) header length(2, or 4 from version 2) header data
+	hlen := 10
+	if len(data) >= 10 {
+		if data[6] >= 2 {
+			hlen = 12 + int(binary.LittleEndian.Uint32(data[8:]))
+		} else {
+			hlen += int(binary.LittleEndian.Uint16(data[8:]))
+		}
+	}
+	if int64(len(data)-hlen) != 2*n {
+		return nil, fmt.Errorf("%s: file holds %d data bytes, float16%s needs %d", path, len(data)-hlen, ir.ShapeOf(shape...), 2*n)
+	}
+	t, err := ir.TensorFromBytes(ir.Float16, shape, data[hlen:])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return t, nil
 }
