@@ -534,7 +534,10 @@ func quantConvAcc(nd *ir.Node, x, w *ir.Tensor, xzpT, wzpT *ir.Tensor, names [4]
 		xf[i] -= xzp[0]
 	}
 	wf := w.Float64s()
-	per := len(wf) / int(p.m)
+	per := 1
+	if p.m > 0 {
+		per = max(len(wf)/int(p.m), 1)
+	}
 	for i := range wf {
 		wf[i] -= wzp[(i/per)%len(wzp)]
 	}
@@ -613,7 +616,7 @@ func qlinearConvKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if yzpT.DType == ir.Int8 {
 		lo, hi = -128, 127
 	}
-	plane := len(acc) / int(p.n*p.m)
+	plane := max(int(nnProd(p.geom.out)), 1)
 	out := ir.NewTensor(yzpT.DType, p.outShape())
 	for i, v := range acc {
 		m := (i / plane) % int(p.m)

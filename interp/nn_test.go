@@ -35,6 +35,8 @@ func TestNNKernelsRefuseHostileInputs(t *testing.T) {
 		{f(2, 3, 4), f(2, 5, 3), ir.FromInt64([]int64{1}, []int64{2}), f(1), f(1)},
 		{ir.NewTensor(ir.Int32, []int64{1, 1, 4, 4}), ir.NewTensor(ir.Int32, []int64{1, 1, 2, 2})},
 		{ir.NewTensor(ir.Uint8, []int64{1, 1, 4, 4}), f(1), ir.NewTensor(ir.Uint8, nil), ir.NewTensor(ir.Uint8, []int64{1, 1, 2, 2}), f(3), ir.NewTensor(ir.Uint8, []int64{2}), f(1), ir.NewTensor(ir.Uint8, nil)},
+		{ir.NewTensor(ir.Uint8, []int64{1, 0, 4, 4}), ir.NewTensor(ir.Uint8, []int64{0, 0, 2, 2})},
+		{ir.NewTensor(ir.Uint8, []int64{0, 1, 4, 4}), f(1), ir.NewTensor(ir.Uint8, nil), ir.NewTensor(ir.Int8, []int64{0, 1, 2, 2}), f(1), ir.NewTensor(ir.Int8, nil), f(1), ir.NewTensor(ir.Uint8, nil)},
 		{ir.NewTensor(ir.String, []int64{1, 1, 2, 2})},
 		{{DType: ir.Float32, Shape: []int64{1, 1, 4, 4}, Data: []float32{1, 2}}, f(1, 1, 2, 2)},
 		{{DType: ir.Float32, Shape: []int64{1, 1, 2, 2}}},
