@@ -242,3 +242,71 @@ func nonMaxSuppressionKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error)
 	}
 	return []*ir.Tensor{{DType: ir.Int64, Shape: []int64{int64(len(sel) / 3), 3}, Data: sel}}, nil
 }
+
+// maxRoiPoolKernel implements MaxRoiPool (Fast R-CNN ROI pooling): each
+// roi [batch, x1, y1, x2, y2] is scaled by spatial_scale, rounded to whole
+// pixels and split into pooled_shape bins, each reduced by max (0 for an
+// empty bin).
+func maxRoiPoolKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := nnNeedInputs(in, 2, "X", "rois"); err != nil {
+		return nil, err
+	}
+	x, rois := in[0], in[1]
+	if err := nnWantFloat(x, "input 0 (X)"); err != nil {
+		return nil, err
+	}
+	if len(x.Shape) != 4 {
+		return nil, fmt.Errorf("input 0 (X) has shape %v, want rank 4 [N, C, H, W]", x.Shape)
+	}
+	if len(rois.Shape) != 2 || rois.Shape[1] != 5 || !rois.DType.IsFloat() {
+		return nil, fmt.Errorf("input 1 (rois) is %s%v, want float [num_rois, 5]", rois.DType, rois.Shape)
+	}
+	ps := nd.AttrInts("pooled_shape", nil)
+	if len(ps) != 2 || ps[0] <= 0 || ps[1] <= 0 {
+		return nil, fmt.Errorf("pooled_shape %v, want two positive values", ps)
+	}
+	ss := float64(nd.AttrFloat("spatial_scale", 1))
+	nr, c, h, w := int(rois.Shape[0]), int(x.Shape[1]), int(x.Shape[2]), int(x.Shape[3])
+	ph, pw := int(ps[0]), int(ps[1])
+	xf := toFloat64(x)
+	rf := toFloat64(rois)
+	out := make([]float64, nr*c*ph*pw)
+	for r := 0; r < nr; r++ {
+		v := rf[5*r : 5*r+5]
+		for _, e := range v {
+			if math.IsNaN(e) || math.IsInf(e, 0) || math.Abs(e*ss) > 1<<40 {
+				return nil, fmt.Errorf("input 1 (rois) has value %v in roi %d, want finite image coordinates", e, r)
+			}
+		}
+		b := int(v[0])
+		if b < 0 || b >= int(x.Shape[0]) {
+			return nil, fmt.Errorf("input 1 (rois) roi %d has batch index %v, want [0, %d)", r, v[0], x.Shape[0])
+		}
+		sw, sh := int(math.Round(v[1]*ss)), int(math.Round(v[2]*ss))
+		ew, eh := int(math.Round(v[3]*ss)), int(math.Round(v[4]*ss))
+		rh, rw := max(eh-sh+1, 1), max(ew-sw+1, 1)
+		bh, bw := float64(rh)/float64(ph), float64(rw)/float64(pw)
+		for ch := 0; ch < c; ch++ {
+			plane := xf[(b*c+ch)*h*w:]
+			for i := 0; i < ph; i++ {
+				hs := min(max(int(math.Floor(float64(i)*bh))+sh, 0), h)
+				he := min(max(int(math.Ceil(float64(i+1)*bh))+sh, 0), h)
+				for j := 0; j < pw; j++ {
+					ws := min(max(int(math.Floor(float64(j)*bw))+sw, 0), w)
+					we := min(max(int(math.Ceil(float64(j+1)*bw))+sw, 0), w)
+					m := 0.0
+					if he > hs && we > ws {
+						m = math.Inf(-1)
+						for y := hs; y < he; y++ {
+							for xx := ws; xx < we; xx++ {
+								m = math.Max(m, plane[y*w+xx])
+							}
+						}
+					}
+					out[((r*c+ch)*ph+i)*pw+j] = m
+				}
+			}
+		}
+	}
+	return []*ir.Tensor{fromFloat64(x.DType, []int64{int64(nr), int64(c), int64(ph), int64(pw)}, out)}, nil
+}

@@ -30,6 +30,7 @@ var nnKernels = map[string]kernel{
 	"GroupNormalization":        groupNormKernel,
 	"LRN":                       lrnKernel,
 	"MeanVarianceNormalization": mvnKernel,
+	"LpNormalization":           lpNormKernel,
 	// resize.go
 	"Resize": resizeKernel,
 	// spatial.go
@@ -40,6 +41,7 @@ var nnKernels = map[string]kernel{
 	// detect.go
 	"RoiAlign":          roiAlignKernel,
 	"NonMaxSuppression": nonMaxSuppressionKernel,
+	"MaxRoiPool":        maxRoiPoolKernel,
 }
 
 // nnInputName names input i of an op in messages ("input 1 (W)").

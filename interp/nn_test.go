@@ -28,6 +28,8 @@ func TestNNKernelsRefuseHostileInputs(t *testing.T) {
 		{f(1, 2, 4, 4), f(1, 2, 4, 4), f(1, 2, 4, 4), f(1, 2, 4, 4), f(1, 2, 4, 4)},
 		{f(1, 1, 4, 4), f(1, 1, 2, 2, 2)},
 		{f(1, 1, 4, 4), f(1, 4), ir.FromInt64([]int64{1}, []int64{0})},
+		{f(1, 1, 4, 4), f(2, 5)},
+		{f(1, 1, 4, 4), ir.FromFloat32([]int64{1, 5}, []float32{3, 0, 0, 1e30, -1e30})},
 		{f(1, 1, 4, 4), ir.FromInt64([]int64{2}, []int64{-1, 5}), ir.FromInt64([]int64{2}, []int64{0, 2})},
 		{f(1, 1, 4, 4), nil, f(4), ir.FromInt64([]int64{4}, []int64{1, 1, 2, 2})},
 		{f(1, 1, 4, 4), nil, ir.FromFloat32([]int64{4}, []float32{1, 1, -2, 0})},
@@ -43,7 +45,7 @@ func TestNNKernelsRefuseHostileInputs(t *testing.T) {
 	}
 	attrSets := []map[string]*ir.Attr{
 		nil,
-		{"kernel_shape": ir.IntsAttr(2, 2), "strides": ir.IntsAttr(2, 2), "pads": ir.IntsAttr(1, 1, 1, 1), "blocksize": ir.IntAttr(2), "size": ir.IntAttr(3), "num_groups": ir.IntAttr(2), "output_height": ir.IntAttr(2)},
+		{"kernel_shape": ir.IntsAttr(2, 2), "strides": ir.IntsAttr(2, 2), "pads": ir.IntsAttr(1, 1, 1, 1), "blocksize": ir.IntAttr(2), "size": ir.IntAttr(3), "num_groups": ir.IntAttr(2), "output_height": ir.IntAttr(2), "pooled_shape": ir.IntsAttr(2, 2)},
 		{"kernel_shape": ir.IntsAttr(5, 5), "auto_pad": ir.StringAttr("SAME_LOWER"), "group": ir.IntAttr(2), "axes": ir.IntsAttr(7), "axis": ir.IntAttr(-9), "mode": ir.StringAttr("cubic"), "ceil_mode": ir.IntAttr(1)},
 		{"kernel_shape": ir.IntsAttr(-1, 0), "strides": ir.IntsAttr(0, 0), "dilations": ir.IntsAttr(-2, 1), "group": ir.IntAttr(0), "blocksize": ir.IntAttr(-3), "output_shape": ir.IntsAttr(1), "output_padding": ir.IntsAttr(9, 9)},
 	}

@@ -349,3 +349,43 @@ func mvnKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	return []*ir.Tensor{fromFloat64(x.DType, x.Shape, out)}, nil
 }
+
+// lpNormKernel implements LpNormalization: x divided by its L1 or L2 norm
+// along axis (a zero norm gives NaN, as in the ONNX reference).
+func lpNormKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := nnNeedInputs(in, 1, "input"); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if err := nnWantFloat(x, "input 0 (input)"); err != nil {
+		return nil, err
+	}
+	p := nd.AttrInt("p", 2)
+	if p != 1 && p != 2 {
+		return nil, fmt.Errorf("p = %d, want 1 or 2", p)
+	}
+	axis, err := normAxis(nd.AttrInt("axis", -1), len(x.Shape))
+	if err != nil {
+		return nil, err
+	}
+	grp, kept := reducedGroups(x.Shape, []int{axis})
+	xf := toFloat64(x)
+	norm := make([]float64, nnProd(kept))
+	for i, v := range xf {
+		if p == 1 {
+			norm[grp[i]] += math.Abs(v)
+		} else {
+			norm[grp[i]] += v * v
+		}
+	}
+	if p == 2 {
+		for i := range norm {
+			norm[i] = math.Sqrt(norm[i])
+		}
+	}
+	out := make([]float64, len(xf))
+	for i, v := range xf {
+		out[i] = v / norm[grp[i]]
+	}
+	return []*ir.Tensor{fromFloat64(x.DType, x.Shape, out)}, nil
+}

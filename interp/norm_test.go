@@ -99,3 +99,15 @@ func TestLRNWindow(t *testing.T) {
 	out := nnRun(t, "LRN", 1, map[string]*ir.Attr{"size": ir.IntAttr(2), "alpha": ir.FloatAttr(2), "beta": ir.FloatAttr(1), "bias": ir.FloatAttr(1)}, x)
 	nnClose(t, "lrn", out[0], []int64{1, 3, 1, 1}, []float64{1.0 / (1 + 5), 2.0 / (1 + 13), 3.0 / (1 + 9)}, 1e-6)
 }
+
+func TestLpNormalization(t *testing.T) {
+	x := ir.FromFloat32([]int64{2, 2}, []float32{3, 4, -6, 8})
+	out := nnRun(t, "LpNormalization", 1, nil, x)
+	nnClose(t, "p2 axis -1", out[0], []int64{2, 2}, []float64{0.6, 0.8, -0.6, 0.8}, 1e-6)
+	out = nnRun(t, "LpNormalization", 1, map[string]*ir.Attr{"p": ir.IntAttr(1), "axis": ir.IntAttr(0)}, x)
+	nnClose(t, "p1 axis 0", out[0], []int64{2, 2}, []float64{3.0 / 9, 4.0 / 12, -6.0 / 9, 8.0 / 12}, 1e-6)
+	_, err := EvalNode(nnNode("LpNormalization", 1, map[string]*ir.Attr{"p": ir.IntAttr(3)}), []*ir.Tensor{x})
+	if err == nil || !strings.Contains(err.Error(), "p = 3, want 1 or 2") {
+		t.Errorf("p=3: error %v", err)
+	}
+}

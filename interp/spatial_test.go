@@ -167,3 +167,23 @@ func TestNonMaxSuppression(t *testing.T) {
 	out = nnRun(t, "NonMaxSuppression", 1, nil, boxes, scores, maxOut, ir.FromFloat32([]int64{1}, []float32{1}), st)
 	nnClose(t, "score threshold", out[0], []int64{1, 3}, []float64{0, 0, 1}, 0)
 }
+
+func TestMaxRoiPool(t *testing.T) {
+	v := make([]float32, 16)
+	for i := range v {
+		v[i] = float32(i)
+	}
+	x := ir.FromFloat32([]int64{1, 1, 4, 4}, v)
+	rois := ir.FromFloat32([]int64{2, 5}, []float32{0, 0, 0, 3, 3, 0, 1, 1, 2, 2})
+	out := nnRun(t, "MaxRoiPool", 1, map[string]*ir.Attr{"pooled_shape": ir.IntsAttr(2, 2)}, x, rois)
+	// roi 0: 4x4 split into 2x2 bins; roi 1: rows/cols 1..2, one pixel per bin
+	nnClose(t, "bins", out[0], []int64{2, 1, 2, 2}, []float64{5, 7, 13, 15, 5, 6, 9, 10}, 0)
+	// spatial_scale 0.5: [2,2,6,6] -> rows/cols 1..3
+	rois = ir.FromFloat32([]int64{1, 5}, []float32{0, 2, 2, 6, 6})
+	out = nnRun(t, "MaxRoiPool", 1, map[string]*ir.Attr{"pooled_shape": ir.IntsAttr(1, 1), "spatial_scale": ir.FloatAttr(0.5)}, x, rois)
+	nnClose(t, "scaled", out[0], []int64{1, 1, 1, 1}, []float64{15}, 0)
+	_, err := EvalNode(nnNode("MaxRoiPool", 1, map[string]*ir.Attr{"pooled_shape": ir.IntsAttr(1, 1)}), []*ir.Tensor{x, ir.FromFloat32([]int64{1, 5}, []float32{1, 0, 0, 1, 1})})
+	if err == nil || !strings.Contains(err.Error(), "roi 0 has batch index 1") {
+		t.Errorf("bad batch: error %v", err)
+	}
+}
