@@ -242,8 +242,8 @@ func gridSampleKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	x, grid := in[0], in[1]
-	if err := nnWantFloat(x, "input 0 (X)"); err != nil {
-		return nil, err
+	if !x.DType.IsFloat() && !x.DType.IsInt() {
+		return nil, fmt.Errorf("input 0 (X) has dtype %s, want a numeric type", x.DType)
 	}
 	if err := nnWantFloat(grid, "input 1 (grid)"); err != nil {
 		return nil, err

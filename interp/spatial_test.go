@@ -107,6 +107,18 @@ func TestGridSamplePadding(t *testing.T) {
 	}
 }
 
+func TestGridSampleIntegerX(t *testing.T) {
+	// X may be any numeric type; interpolated values truncate like the
+	// reference's astype: halfway between 10 and 15 -> 12.
+	x := &ir.Tensor{DType: ir.Int32, Shape: []int64{1, 1, 1, 2}, Data: []int32{10, 15}}
+	grid := ir.FromFloat32([]int64{1, 1, 1, 2}, []float32{0, 0})
+	out := nnRun(t, "GridSample", 1, map[string]*ir.Attr{"align_corners": ir.IntAttr(1)}, x, grid)
+	if out[0].DType != ir.Int32 {
+		t.Fatalf("dtype %s, want i32", out[0].DType)
+	}
+	nnClose(t, "int", out[0], []int64{1, 1, 1, 1}, []float64{12}, 0)
+}
+
 func TestGridSample3DIdentity(t *testing.T) {
 	// An align_corners grid hitting every voxel centre reproduces X.
 	rng := rand.New(rand.NewSource(5))
