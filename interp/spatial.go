@@ -148,8 +148,8 @@ func col2ImKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	x := in[0]
-	if err := nnWantFloat(x, "input 0 (input)"); err != nil {
-		return nil, err
+	if !x.DType.IsFloat() && !x.DType.IsInt() {
+		return nil, fmt.Errorf("input 0 (input) has dtype %s, want a numeric type", x.DType)
 	}
 	if len(x.Shape) != 3 {
 		return nil, fmt.Errorf("input 0 (input) has shape %v, want rank 3 [N, C*prod(block_shape), L]", x.Shape)
