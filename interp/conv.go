@@ -630,3 +630,107 @@ func qlinearConvKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	return []*ir.Tensor{out}, nil
 }
+
+// deformConvKernel implements DeformConv (2-D): every kernel tap of every
+// output position samples X bilinearly (zero outside) at its regular
+// position plus a learned offset, optionally scaled by a mask; the samples
+// form an im2col matrix that one GEMM per group multiplies with W.
+func deformConvKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := nnNeedInputs(in, 3, "X", "W", "offset", "B", "mask"); err != nil {
+		return nil, err
+	}
+	x, w, off := in[0], in[1], in[2]
+	if err := nnWantFloat(x, "input 0 (X)"); err != nil {
+		return nil, err
+	}
+	if len(x.Shape) != 4 {
+		return nil, fmt.Errorf("input 0 (X) has shape %v, want rank 4: DeformConv is implemented for 2-D inputs", x.Shape)
+	}
+	if w.DType != x.DType {
+		return nil, fmt.Errorf("input 1 (W) has dtype %s, want %s like X", w.DType, x.DType)
+	}
+	p, err := convSetup(nd, x.Shape, w.Shape, "input 0 (X)", "input 1 (W)")
+	if err != nil {
+		return nil, err
+	}
+	g := p.geom
+	og := nd.AttrInt("offset_group", 1)
+	if og <= 0 || p.c%og != 0 {
+		return nil, fmt.Errorf("offset_group %d must be positive and divide the %d input channels", og, p.c)
+	}
+	kh, kw := int(g.kernel[0]), int(g.kernel[1])
+	K := kh * kw
+	oh, ow := int(g.out[0]), int(g.out[1])
+	want := []int64{p.n, og * 2 * int64(K), int64(oh), int64(ow)}
+	if !off.DType.IsFloat() || !equalShape(off.Shape, want) {
+		return nil, fmt.Errorf("input 2 (offset) is %s%v, want float%v", off.DType, off.Shape, want)
+	}
+	var mask []float64
+	if mt := nnOptInput(in, 4); mt != nil {
+		wantM := []int64{p.n, og * int64(K), int64(oh), int64(ow)}
+		if !mt.DType.IsFloat() || !equalShape(mt.Shape, wantM) {
+			return nil, fmt.Errorf("input 4 (mask) is %s%v, want float%v", mt.DType, mt.Shape, wantM)
+		}
+		mask = toFloat64(mt)
+	}
+	var bias []float64
+	if b := nnOptInput(in, 3); b != nil {
+		if b.DType != x.DType || len(b.Shape) != 1 || b.Shape[0] != p.m {
+			return nil, fmt.Errorf("input 3 (B) is %s%v, want %s[%d]", b.DType, b.Shape, x.DType, p.m)
+		}
+		bias = toFloat64(b)
+	}
+	xf, wf, of := toFloat64(x), toFloat64(w), toFloat64(off)
+	c, m := int(p.c), int(p.m)
+	h, wd := int(x.Shape[2]), int(x.Shape[3])
+	outP := oh * ow
+	cpo := c / int(og) // channels per offset group
+	cg, mg := int(p.c/p.group), int(p.m/p.group)
+	col := make([]float64, c*K*outP)
+	out := make([]float64, int(p.n)*m*outP)
+	sample := func(plane []float64, y, xx float64) float64 {
+		if y <= -1 || y >= float64(h) || xx <= -1 || xx >= float64(wd) {
+			return 0
+		}
+		y0, x0 := int(math.Floor(y)), int(math.Floor(xx))
+		fy, fx := y-float64(y0), xx-float64(x0)
+		at := func(yy, xi int) float64 {
+			if yy < 0 || yy >= h || xi < 0 || xi >= wd {
+				return 0
+			}
+			return plane[yy*wd+xi]
+		}
+		return (1-fy)*((1-fx)*at(y0, x0)+fx*at(y0, x0+1)) + fy*((1-fx)*at(y0+1, x0)+fx*at(y0+1, x0+1))
+	}
+	for n := 0; n < int(p.n); n++ {
+		for ch := 0; ch < c; ch++ {
+			plane := xf[(n*c+ch)*h*wd : (n*c+ch+1)*h*wd]
+			grp := ch / cpo
+			for k := 0; k < K; k++ {
+				i, j := k/kw, k%kw
+				row := col[(ch*K+k)*outP : (ch*K+k+1)*outP]
+				offH := of[((n*int(og)+grp)*2*K+2*k)*outP:]
+				offW := of[((n*int(og)+grp)*2*K+2*k+1)*outP:]
+				for y := 0; y < oh; y++ {
+					for xo := 0; xo < ow; xo++ {
+						o := y*ow + xo
+						py := float64(int64(y)*g.strides[0]-g.padBegin[0]+int64(i)*g.dils[0]) + offH[o]
+						px := float64(int64(xo)*g.strides[1]-g.padBegin[1]+int64(j)*g.dils[1]) + offW[o]
+						v := sample(plane, py, px)
+						if mask != nil {
+							v *= mask[((n*int(og)+grp)*K+k)*outP+o]
+						}
+						row[o] = v
+					}
+				}
+			}
+		}
+		for gi := 0; gi < int(p.group); gi++ {
+			nnGemm(false, mg, outP, cg*K, wf[gi*mg*cg*K:], cg*K, col[gi*cg*K*outP:], outP, out[(n*m+gi*mg)*outP:], outP)
+		}
+	}
+	if bias != nil {
+		nnAddBias(out, bias, int(p.n), m, outP)
+	}
+	return []*ir.Tensor{fromFloat64(x.DType, p.outShape(), out)}, nil
+}

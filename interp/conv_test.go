@@ -380,3 +380,63 @@ func BenchmarkConvResNetLayer(b *testing.B) {
 		}
 	}
 }
+
+func TestDeformConvZeroOffsetIsConv(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	cases := []struct {
+		xs, ws      []int64
+		group, offG int64
+		attrs       map[string]*ir.Attr
+	}{
+		{[]int64{1, 2, 5, 6}, []int64{3, 2, 3, 3}, 1, 1, map[string]*ir.Attr{"pads": ir.IntsAttr(1, 1, 1, 1)}},
+		{[]int64{2, 4, 6, 5}, []int64{4, 2, 2, 3}, 2, 2, map[string]*ir.Attr{"strides": ir.IntsAttr(2, 1), "dilations": ir.IntsAttr(1, 2), "pads": ir.IntsAttr(0, 2, 1, 0)}},
+	}
+	for _, c := range cases {
+		attrs := map[string]*ir.Attr{"group": ir.IntAttr(c.group)}
+		for k, v := range c.attrs {
+			attrs[k] = v
+		}
+		x := ir.FromFloat32(c.xs, nnRand(rng, int(nnProd(c.xs))))
+		w := ir.FromFloat32(c.ws, nnRand(rng, int(nnProd(c.ws))))
+		b := ir.FromFloat32([]int64{c.ws[0]}, nnRand(rng, int(c.ws[0])))
+		conv := nnRun(t, "Conv", 1, attrs, x, w, b)
+		oh, ow := conv[0].Shape[2], conv[0].Shape[3]
+		K := c.ws[2] * c.ws[3]
+		off := ir.NewTensor(ir.Float32, []int64{c.xs[0], c.offG * 2 * K, oh, ow})
+		dattrs := map[string]*ir.Attr{"offset_group": ir.IntAttr(c.offG)}
+		for k, v := range attrs {
+			dattrs[k] = v
+		}
+		got := nnRun(t, "DeformConv", 1, dattrs, x, w, off, b)
+		nnClose(t, "zero offset", got[0], conv[0].Shape, conv[0].Float64s(), 1e-5)
+		// a mask of 0.5 halves everything but the bias
+		maskV := make([]float32, c.xs[0]*c.offG*K*oh*ow)
+		for i := range maskV {
+			maskV[i] = 0.5
+		}
+		mask := ir.FromFloat32([]int64{c.xs[0], c.offG * K, oh, ow}, maskV)
+		half := nnRun(t, "DeformConv", 1, dattrs, x, w, off, nil, mask)
+		plain := nnRun(t, "Conv", 1, attrs, x, w)
+		want := plain[0].Float64s()
+		for i := range want {
+			want[i] /= 2
+		}
+		nnClose(t, "mask 0.5", half[0], conv[0].Shape, want, 1e-5)
+	}
+}
+
+func TestDeformConvFractionalOffset(t *testing.T) {
+	// 1x2 image [1 3], 1x1 kernel of 1, offset +0.5 along w: samples at
+	// w = 0.5 (-> 2) and w = 1.5 (-> 0.5*3 + 0.5*0 outside = 1.5), times the
+	// mask [1, 0.5].
+	x := ir.FromFloat32([]int64{1, 1, 1, 2}, []float32{1, 3})
+	w := ir.FromFloat32([]int64{1, 1, 1, 1}, []float32{1})
+	off := ir.FromFloat32([]int64{1, 2, 1, 2}, []float32{0, 0, 0.5, 0.5})
+	mask := ir.FromFloat32([]int64{1, 1, 1, 2}, []float32{1, 0.5})
+	out := nnRun(t, "DeformConv", 1, nil, x, w, off, nil, mask)
+	nnClose(t, "fractional", out[0], []int64{1, 1, 1, 2}, []float64{2, 0.75}, 1e-6)
+	_, err := EvalNode(nnNode("DeformConv", 1, nil), []*ir.Tensor{x, w, ir.NewTensor(ir.Float32, []int64{1, 4, 1, 2})})
+	if err == nil || !strings.Contains(err.Error(), "input 2 (offset) is f32[1 4 1 2], want float[1 2 1 2]") {
+		t.Errorf("bad offset: error %v", err)
+	}
+}

@@ -15,6 +15,7 @@ var nnKernels = map[string]kernel{
 	"ConvTranspose": convTransposeKernel,
 	"ConvInteger":   convIntegerKernel,
 	"QLinearConv":   qlinearConvKernel,
+	"DeformConv":    deformConvKernel,
 	// pool.go
 	"MaxPool":           maxPoolKernel,
 	"AveragePool":       averagePoolKernel,
