@@ -418,7 +418,13 @@ func convTransposeCore[T nnFloat](x, w []T, p *convParams) []T {
 	K := int(nnProd(g.kernel))
 	cg, mg := int(p.c/p.group), int(p.m/p.group)
 	out := make([]T, int(p.n*p.m)*outP)
-	col := make([]T, mg*K*inP)
+	// The column buffer covers a tile of input positions so that large
+	// inputs do not need an mg*K*inP buffer.
+	tile := inP
+	if mg*K*inP > im2colMaxElems {
+		tile = max(1, im2colMaxElems/max(mg*K, 1))
+	}
+	col := make([]T, mg*K*tile)
 	// dst[d][k*in+i] is the output position, or -1 when cropped away.
 	dst := make([][]int, r)
 	for d := 0; d < r; d++ {
@@ -435,47 +441,54 @@ func convTransposeCore[T nnFloat](x, w []T, p *convParams) []T {
 		dst[d] = t
 	}
 	outStr := strides(g.out)
+	inStr := strides(g.in)
 	kidx := make([]int64, r)
 	iidx := make([]int64, r)
 	for n := 0; n < int(p.n); n++ {
 		for gi := 0; gi < int(p.group); gi++ {
 			xg := x[(n*int(p.c)+gi*cg)*inP:]
 			wg := w[gi*cg*mg*K:]
-			// col [mg*K, inP] = wgᵀ ([cg, mg*K]) × xg ([cg, inP])
-			nnGemm(true, mg*K, inP, cg, wg, mg*K, xg, inP, col, inP)
-			for mc := 0; mc < mg; mc++ {
-				og := out[(n*int(p.m)+gi*mg+mc)*outP : (n*int(p.m)+gi*mg+mc+1)*outP]
-				clear(kidx)
-				for k := 0; k < K; k++ {
-					row := col[(mc*K+k)*inP : (mc*K+k+1)*inP]
-					clear(iidx)
-					for i := 0; i < inP; i++ {
-						off, ok := 0, true
-						for d := 0; d < r; d++ {
-							v := dst[d][int(kidx[d]*g.in[d]+iidx[d])]
-							if v < 0 {
-								ok = false
-								break
-							}
-							off += v * int(outStr[d])
+			for i0 := 0; i0 < inP; i0 += tile {
+				tp := min(tile, inP-i0)
+				// col [mg*K, tp] = wgᵀ ([cg, mg*K]) × xg[:, i0:i0+tp] ([cg, tp])
+				nnGemm(true, mg*K, tp, cg, wg, mg*K, xg[i0:], inP, col, tp)
+				for mc := 0; mc < mg; mc++ {
+					og := out[(n*int(p.m)+gi*mg+mc)*outP : (n*int(p.m)+gi*mg+mc+1)*outP]
+					clear(kidx)
+					for k := 0; k < K; k++ {
+						row := col[(mc*K+k)*tp : (mc*K+k+1)*tp]
+						for d, rem := 0, int64(i0); d < r; d++ {
+							iidx[d] = rem / inStr[d]
+							rem %= inStr[d]
 						}
-						if ok {
-							og[off] += row[i]
+						for i := 0; i < tp; i++ {
+							off, ok := 0, true
+							for d := 0; d < r; d++ {
+								v := dst[d][int(kidx[d]*g.in[d]+iidx[d])]
+								if v < 0 {
+									ok = false
+									break
+								}
+								off += v * int(outStr[d])
+							}
+							if ok {
+								og[off] += row[i]
+							}
+							for d := r - 1; d >= 0; d-- {
+								iidx[d]++
+								if iidx[d] < g.in[d] {
+									break
+								}
+								iidx[d] = 0
+							}
 						}
 						for d := r - 1; d >= 0; d-- {
-							iidx[d]++
-							if iidx[d] < g.in[d] {
+							kidx[d]++
+							if kidx[d] < g.kernel[d] {
 								break
 							}
-							iidx[d] = 0
+							kidx[d] = 0
 						}
-					}
-					for d := r - 1; d >= 0; d-- {
-						kidx[d]++
-						if kidx[d] < g.kernel[d] {
-							break
-						}
-						kidx[d] = 0
 					}
 				}
 			}

@@ -294,6 +294,26 @@ func naiveConvTranspose(x []float64, xs []int64, w []float64, ws []int64, group 
 	return out
 }
 
+func TestConvTransposeTiled(t *testing.T) {
+	// Forcing tiles of 1 and 3 input positions must not change results.
+	defer func(v int) { im2colMaxElems = v }(im2colMaxElems)
+	rng := rand.New(rand.NewSource(9))
+	xs, ws := []int64{2, 4, 3, 4}, []int64{4, 2, 3, 2}
+	attrs := map[string]*ir.Attr{"group": ir.IntAttr(2), "strides": ir.IntsAttr(2, 1), "pads": ir.IntsAttr(1, 0, 0, 1)}
+	x := ir.FromFloat32(xs, nnRand(rng, int(nnProd(xs))))
+	w := ir.FromFloat32(ws, nnRand(rng, int(nnProd(ws))))
+	g, err := convTransposeGeom(nnNode("ConvTranspose", 1, attrs), xs[2:], ws[2:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := naiveConvTranspose(x.Float64s(), xs, w.Float64s(), ws, 2, g.strides, g.dils, g.padBegin, g.out)
+	for _, limit := range []int{1, 36} { // mg*K = 12: tiles of 1 and 3
+		im2colMaxElems = limit
+		got := nnRun(t, "ConvTranspose", 1, attrs, x, w)
+		nnClose(t, "tiled", got[0], append([]int64{2, 4}, g.out...), want, 1e-5)
+	}
+}
+
 func TestConvTransposeMatchesDirect(t *testing.T) {
 	cases := []struct {
 		name   string
