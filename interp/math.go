@@ -9,7 +9,8 @@ import (
 // mathKernels holds the math family: elementwise functions, broadcasting
 // arithmetic, comparisons, logic and bit ops (elementwise.go), casts
 // (cast.go), softmax variants (softmax.go), reductions, arg/top-k and cumsum
-// (reduce.go), and MatMul, Gemm, Einsum and Det (linalg.go).
+// (reduce.go), MatMul, Gemm, Einsum and Det (linalg.go), window functions,
+// DFT, STFT and MelWeightMatrix (signal.go), and loss functions (loss.go).
 var mathKernels = map[string]kernel{
 	// Unary, floats and integers.
 	"Abs": unaryKernel(func(*ir.Node) (unaryFuncs, error) {
@@ -162,6 +163,18 @@ var mathKernels = map[string]kernel{
 	"ArgMin":          argKernel(false),
 	"TopK":            topKKernel,
 	"CumSum":          cumSumKernel,
+
+	// Signal processing (signal.go).
+	"HannWindow":      windowKernel(hann),
+	"HammingWindow":   windowKernel(hamming),
+	"BlackmanWindow":  windowKernel(blackman),
+	"DFT":             dftKernel,
+	"STFT":            stftKernel,
+	"MelWeightMatrix": melWeightMatrixKernel,
+
+	// Loss functions (loss.go).
+	"NegativeLogLikelihoodLoss": nllLossKernel,
+	"SoftmaxCrossEntropyLoss":   sceLossKernel,
 
 	// Linear algebra.
 	"MatMul": matMulKernel,

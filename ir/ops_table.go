@@ -195,6 +195,21 @@ func init() {
 	op("MatMulInteger", "A:T1 B:T2 a_zero_point?:T1 b_zero_point?:T2 -> Y:T3", "T1:i8|u8; T2:i8|u8; T3:i32", "", inferMatMulInteger)
 	op("ConvInteger", "x:T1 w:T2 x_zero_point?:T1 w_zero_point?:T2 -> y:T3", "T1:i8|u8; T2:i8|u8; T3:i32", convAttrs, inferConvInteger)
 
+	// Signal processing.
+	for _, name := range []string{"HannWindow", "HammingWindow", "BlackmanWindow"} {
+		op(name, "size:T1 -> output:T2", "T1:i32|i64; T2:num", "output_datatype:int=1 periodic:int=1", inferWindow)
+	}
+	op("DFT", "input:T1 dft_length?:T2 -> output:T1", "T1:float; T2:i32|i64", "axis:int=1 inverse:int=0 onesided:int=0", inferDFT)
+	op("STFT", "signal:T1 frame_step:T2 window?:T1 frame_length?:T2 -> output:T1", "T1:float; T2:i32|i64", "onesided:int=1", inferSTFT)
+	op("MelWeightMatrix", "num_mel_bins:T1 dft_length:T1 sample_rate:T1 lower_edge_hertz:T2 upper_edge_hertz:T2 -> output:T3",
+		"T1:i32|i64; T2:float; T3:num", "output_datatype:int=1", inferMelWeightMatrix)
+
+	// Loss functions (inference-evaluable: no state, no gradients).
+	op("NegativeLogLikelihoodLoss", "input:T target:Tind weight?:T -> loss:T", "T:float; Tind:i32|i64",
+		"ignore_index:int reduction:string=mean", inferNLLLoss)
+	op("SoftmaxCrossEntropyLoss", "scores:T labels:Tind weights?:T -> output:T log_prob?:T", "T:float; Tind:i32|i64",
+		"ignore_index:int reduction:string=mean", inferSCELoss)
+
 	// Recurrent networks.
 	op("LSTM", "X:T W:T R:T B?:T sequence_lens?:T1 initial_h?:T initial_c?:T P?:T -> Y?:T Y_h?:T Y_c?:T",
 		"T:float; T1:i32", rnnAttrs+" input_forget:int=0", inferRNN)
