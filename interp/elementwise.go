@@ -61,7 +61,7 @@ func viewOf(t *ir.Tensor) numView {
 	v := numView{class: classOf(t.DType)}
 	switch v.class {
 	case classFloat:
-		v.f = widenFloat(t)
+		v.f = toFloat64(t)
 	case classSigned, classBool:
 		v.i = widenSigned(t)
 	case classUnsigned:
@@ -282,7 +282,7 @@ func applyUnary(x *ir.Tensor, fs unaryFuncs) (*ir.Tensor, error) {
 		}
 		return &ir.Tensor{DType: ir.Float32, Shape: append([]int64{}, x.Shape...), Data: out}, nil
 	case c == classFloat && fs.f != nil:
-		src := widenFloat(x)
+		src := toFloat64(x)
 		out := make([]float64, len(src))
 		for k, a := range src {
 			out[k] = fs.f(a)
@@ -360,7 +360,7 @@ func applyBinary(a, b *ir.Tensor, fs binaryFuncs) (*ir.Tensor, error) {
 	ia, ib := broadcastIndex(shape, a.Shape), broadcastIndex(shape, b.Shape)
 	switch {
 	case c == classFloat && fs.f != nil:
-		va, vb := widenFloat(a), widenFloat(b)
+		va, vb := toFloat64(a), toFloat64(b)
 		out := make([]float64, len(ia))
 		for k := range out {
 			out[k] = fs.f(va[ia[k]], vb[ib[k]])
@@ -471,41 +471,6 @@ func forBroadcastRuns(out, aShape, bShape []int64, run func(o, ia, ib, n, sa, sb
 	}
 }
 
-// widenFloat returns a floating tensor's elements as float64 with one type
-// switch per tensor (float64 data is returned as is and must not be
-// modified).
-func widenFloat(t *ir.Tensor) []float64 {
-	switch d := t.Data.(type) {
-	case []float64:
-		return d
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	case []uint16:
-		out := make([]float64, len(d))
-		if t.DType == ir.BFloat16 {
-			for i, v := range d {
-				out[i] = float64(ir.BFloat16ToFloat32(v))
-			}
-		} else {
-			for i, v := range d {
-				out[i] = float64(ir.Float16ToFloat32(v))
-			}
-		}
-		return out
-	case []uint8:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(ir.FP8ToFloat32(t.DType, v))
-		}
-		return out
-	}
-	return toFloat64(t)
-}
-
 // compareFuncs implements a broadcasting comparison per arithmetic class
 // (bool inputs use i with 0/1).
 type compareFuncs struct {
@@ -604,7 +569,7 @@ func floatPredicate(build func(n *ir.Node) func(float64) bool) kernel {
 			return nil, fmt.Errorf("input 0 has dtype %s, want a floating type", in[0].DType)
 		}
 		p := build(n)
-		src := widenFloat(in[0])
+		src := toFloat64(in[0])
 		out := make([]bool, len(src))
 		for k, x := range src {
 			out[k] = p(x)
@@ -1047,7 +1012,7 @@ func variadicKernel(fs binaryFuncs, mean bool) kernel {
 			sum := make([]float64, acc.Len())
 			for _, t := range in {
 				idx := broadcastIndex(shape, t.Shape)
-				v := widenFloat(t)
+				v := toFloat64(t)
 				for k := range sum {
 					sum[k] += v[idx[k]]
 				}

@@ -173,7 +173,7 @@ func float32sOf(t *ir.Tensor) []float32 {
 	if d, ok := t.Data.([]float32); ok {
 		return d
 	}
-	f := widenFloat(t)
+	f := toFloat64(t)
 	out := make([]float32, len(f))
 	for i, v := range f {
 		out[i] = float32(v)
@@ -615,7 +615,7 @@ func detKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, fmt.Errorf("input 0 has shape %v, want [..., M, M]", x.Shape)
 	}
 	m := int(x.Shape[r-1])
-	src := widenFloat(x)
+	src := toFloat64(x)
 	batch := x.Shape[:r-2]
 	nb := int(ir.NumElements(batch))
 	out := make([]float64, nb)

@@ -26,7 +26,7 @@ func softmaxKernel(row func(x, out []float64)) kernel {
 		if err != nil {
 			return nil, fmt.Errorf("attribute axis: %w", err)
 		}
-		src := widenFloat(x)
+		src := toFloat64(x)
 		out := make([]float64, len(src))
 		outer := int(ir.NumElements(x.Shape[:axis]))
 		size := int(x.Shape[axis])

@@ -103,10 +103,44 @@ func equalShape(a, b []int64) bool {
 	return true
 }
 
-// toFloat64 returns t's elements as float64 (fp16/bf16/fp8 decoded).
+// toFloat64 returns t's elements as float64 (fp16/bf16/fp8 decoded,
+// integers and bools converted). Floating dtypes are widened with one type
+// switch per tensor rather than per element; float64 data is returned as is
+// and must not be modified.
 func toFloat64(t *ir.Tensor) []float64 {
-	if d, ok := t.Data.([]float64); ok {
+	switch d := t.Data.(type) {
+	case []float64:
 		return d
+	case []float32:
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(v)
+		}
+		return out
+	case []uint16:
+		if t.DType != ir.Float16 && t.DType != ir.BFloat16 {
+			break // a uint16 tensor
+		}
+		out := make([]float64, len(d))
+		if t.DType == ir.BFloat16 {
+			for i, v := range d {
+				out[i] = float64(ir.BFloat16ToFloat32(v))
+			}
+		} else {
+			for i, v := range d {
+				out[i] = float64(ir.Float16ToFloat32(v))
+			}
+		}
+		return out
+	case []uint8:
+		if !t.DType.IsFP8() {
+			break // a uint8 tensor
+		}
+		out := make([]float64, len(d))
+		for i, v := range d {
+			out[i] = float64(ir.FP8ToFloat32(t.DType, v))
+		}
+		return out
 	}
 	return t.Float64s()
 }
