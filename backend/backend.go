@@ -1,0 +1,325 @@
+// Package backend compiles a graph with static shapes into artifacts for one
+// target: it plans the arena (backend/plan), builds the LLVM module
+// (backend/llvmgen), and drives opt, llc, the archiver, the C compiler driver
+// and wasm-ld (backend/toolchain) inside a temporary folder that is renamed
+// into place only when everything succeeded.
+package backend
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/effc/effc/backend/llvmgen"
+	"github.com/effc/effc/backend/plan"
+	"github.com/effc/effc/backend/target"
+	"github.com/effc/effc/backend/toolchain"
+	"github.com/effc/effc/ir"
+	"github.com/effc/effc/runtime"
+)
+
+// Artifact kinds, as --emit spells them.
+const (
+	EmitObj      = "obj"      // model.o
+	EmitLib      = "lib"      // libmodel.a
+	EmitShared   = "shared"   // libmodel.so
+	EmitHeader   = "header"   // model.h
+	EmitLLVM     = "llvm"     // model.ll (before opt)
+	EmitAsm      = "asm"      // model.s
+	EmitWasm     = "wasm"     // model.wasm
+	EmitManifest = "manifest" // manifest.json
+	EmitJS       = "js"       // model.mjs, an ES module loader for model.wasm
+)
+
+// fileOf names each artifact kind's file.
+var fileOf = map[string]string{
+	EmitObj: "model.o", EmitLib: "libmodel.a", EmitShared: "libmodel.so", EmitHeader: "model.h",
+	EmitLLVM: "model.ll", EmitAsm: "model.s", EmitWasm: "model.wasm", EmitManifest: "manifest.json", EmitJS: "model.mjs",
+}
+
+// EmitKinds lists the artifact kinds, sorted.
+func EmitKinds() []string {
+	out := make([]string, 0, len(fileOf))
+	for k := range fileOf {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// DefaultEmit is what a target produces unless told otherwise.
+func DefaultEmit(spec *target.Spec) []string {
+	if spec.ObjectFormat == target.FormatWasm {
+		return []string{EmitWasm, EmitHeader, EmitManifest}
+	}
+	return []string{EmitObj, EmitLib, EmitHeader, EmitManifest}
+}
+
+// allowedEmit reports whether artifact kind k exists for spec's object format.
+func allowedEmit(spec *target.Spec, k string) bool {
+	switch k {
+	case EmitWasm, EmitJS:
+		return spec.ObjectFormat == target.FormatWasm
+	case EmitObj, EmitLib, EmitShared:
+		return spec.ObjectFormat != target.FormatWasm
+	}
+	return true
+}
+
+// Options configures one compilation.
+type Options struct {
+	Name     string   // symbol prefix: effc_<Name>_run; default "model"
+	Emit     []string // artifact kinds; nil means DefaultEmit
+	OutDir   string   // where artifacts go; replaced as a whole on success
+	Pipeline string   // the pass pipeline that ran, recorded in the manifest
+}
+
+// Result describes a successful compilation.
+type Result struct {
+	Dir      string            // OutDir
+	Files    map[string]string // artifact kind -> path
+	Plan     *plan.Plan
+	Manifest *Manifest
+}
+
+// Manifest is manifest.json: what a runtime or a build system needs to know
+// about the artifacts without parsing model.h.
+type Manifest struct {
+	Name      string                  `json:"name"`
+	Target    string                  `json:"target"`
+	Triple    string                  `json:"triple"`
+	CPU       string                  `json:"cpu"`
+	Features  []string                `json:"features"`
+	Inputs    []runtime.TensorInfo    `json:"inputs"`
+	Outputs   []runtime.TensorInfo    `json:"outputs"`
+	ArenaSize int64                   `json:"arena_bytes"`
+	SumInter  int64                   `json:"intermediate_bytes_without_reuse"`
+	Pipeline  string                  `json:"pipeline,omitempty"`
+	Files     map[string]ManifestFile `json:"files"`
+}
+
+// ManifestFile is one artifact's size and hash.
+type ManifestFile struct {
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// Compile builds the artifacts of g for spec. g must have static shapes
+// (bind symbolic dims first) and should have been through the default
+// pipeline. On failure nothing is left at opts.OutDir that was not there.
+func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) (*Result, error) {
+	if opts.Name == "" {
+		opts.Name = "model"
+	}
+	if err := runtime.ValidName(opts.Name); err != nil {
+		return nil, err
+	}
+	emit := opts.Emit
+	if len(emit) == 0 {
+		emit = DefaultEmit(spec)
+	}
+	want := map[string]bool{}
+	for _, k := range emit {
+		if _, ok := fileOf[k]; !ok {
+			return nil, fmt.Errorf("unknown --emit kind %q; valid: %s", k, strings.Join(EmitKinds(), ","))
+		}
+		if !allowedEmit(spec, k) {
+			return nil, fmt.Errorf("--emit %s does not apply to target %s (%s objects)", k, spec.Name, spec.ObjectFormat)
+		}
+		want[k] = true
+	}
+	if opts.OutDir == "" {
+		return nil, fmt.Errorf("no output folder given (-o DIR)")
+	}
+	ins, outs, err := signature(g)
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan.Make(g, llvmgen.ScratchBytes)
+	if err != nil {
+		return nil, err
+	}
+	mod, err := llvmgen.Emit(g, p, llvmgen.Config{Name: opts.Name, Triple: spec.Triple, VectorBits: spec.VectorBits, HasFMA: spec.HasFMA})
+	if err != nil {
+		return nil, err
+	}
+
+	parent := filepath.Dir(filepath.Clean(opts.OutDir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(parent, ".effc-build-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+
+	b := &build{ctx: ctx, dir: tmp, spec: spec, name: opts.Name}
+	if err := b.write("model.ll", []byte(mod.String())); err != nil {
+		return nil, err
+	}
+	if err := b.compile(want); err != nil {
+		return nil, err
+	}
+	if want[EmitHeader] {
+		if err := b.write("model.h", runtime.Header(opts.Name, ins, outs, p.ArenaSize)); err != nil {
+			return nil, err
+		}
+	}
+	if want[EmitJS] {
+		js, err := runtime.JSLoader(opts.Name, ins, outs)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.write("model.mjs", js); err != nil {
+			return nil, err
+		}
+	}
+	if !want[EmitLLVM] {
+		os.Remove(filepath.Join(tmp, "model.ll"))
+	}
+	man := &Manifest{Name: opts.Name, Target: spec.Name, Triple: spec.Triple, CPU: spec.CPU, Features: spec.Features,
+		Inputs: ins, Outputs: outs, ArenaSize: p.ArenaSize, SumInter: p.SumIntermediates, Pipeline: opts.Pipeline,
+		Files: map[string]ManifestFile{}}
+	files := map[string]string{}
+	for k := range want {
+		if k == EmitManifest {
+			continue
+		}
+		path := filepath.Join(tmp, fileOf[k])
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("artifact %s was not produced: %w", fileOf[k], err)
+		}
+		sum := sha256.Sum256(data)
+		man.Files[fileOf[k]] = ManifestFile{Bytes: int64(len(data)), SHA256: hex.EncodeToString(sum[:])}
+		files[k] = filepath.Join(opts.OutDir, fileOf[k])
+	}
+	if want[EmitManifest] {
+		js, err := json.MarshalIndent(man, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		if err := b.write("manifest.json", append(js, '\n')); err != nil {
+			return nil, err
+		}
+		files[EmitManifest] = filepath.Join(opts.OutDir, "manifest.json")
+	}
+	if err := replaceDir(tmp, opts.OutDir); err != nil {
+		return nil, err
+	}
+	return &Result{Dir: opts.OutDir, Files: files, Plan: p, Manifest: man}, nil
+}
+
+// signature describes g's inputs and outputs for the header and manifest.
+func signature(g *ir.Graph) (ins, outs []runtime.TensorInfo, err error) {
+	conv := func(vs []*ir.Value, what string) ([]runtime.TensorInfo, error) {
+		var r []runtime.TensorInfo
+		for _, v := range vs {
+			if !v.Type.Ranked || !v.Type.Shape.Static() {
+				return nil, fmt.Errorf("graph %s %q has type %s, which is not static; bind symbolic dims with --shape NAME=D0,D1,... or --batch N", what, v.Name, v.Type)
+			}
+			r = append(r, runtime.TensorInfo{Name: v.Name, DType: v.Type.DType, Shape: v.Type.Shape.Sizes()})
+		}
+		return r, nil
+	}
+	if ins, err = conv(g.Inputs, "input"); err != nil {
+		return nil, nil, err
+	}
+	outs, err = conv(g.Outputs, "output")
+	return ins, outs, err
+}
+
+// build runs the tools of one compilation in its temporary folder.
+type build struct {
+	ctx  context.Context
+	dir  string
+	spec *target.Spec
+	name string
+}
+
+func (b *build) write(name string, data []byte) error {
+	return os.WriteFile(filepath.Join(b.dir, name), data, 0o644)
+}
+
+func (b *build) run(tool string, args ...string) error {
+	_, err := toolchain.Run(b.ctx, b.dir, tool, args...)
+	return err
+}
+
+// compile runs opt and llc, then archives or links what was asked for.
+func (b *build) compile(want map[string]bool) error {
+	if err := b.run("opt", append(b.spec.OptArgs(), "model.ll", "-o", "model.opt.bc")...); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(b.dir, "model.opt.bc"))
+	if want[EmitAsm] {
+		if err := b.run("llc", append(b.spec.LLCArgs(), "-filetype=asm", "model.opt.bc", "-o", "model.s")...); err != nil {
+			return err
+		}
+	}
+	if err := b.run("llc", append(b.spec.LLCArgs(), "-filetype=obj", "model.opt.bc", "-o", "model.o")...); err != nil {
+		return err
+	}
+	if b.spec.ObjectFormat == target.FormatWasm {
+		prefix := runtime.Prefix(b.name)
+		args := append([]string{}, b.spec.Link.Flags...)
+		args = append(args, "--export="+prefix+"_run", "--export="+prefix+"_arena_size", "model.o")
+		args = append(args, b.spec.Link.Libs...)
+		args = append(args, "-o", "model.wasm")
+		if err := b.run(b.spec.Link.Linker, args...); err != nil {
+			return err
+		}
+		os.Remove(filepath.Join(b.dir, "model.o"))
+		return nil
+	}
+	if want[EmitLib] {
+		if err := b.run(b.spec.Link.AR, "rcsD", "libmodel.a", "model.o"); err != nil {
+			return err
+		}
+	}
+	if want[EmitShared] {
+		args := []string{"-shared", "-o", "libmodel.so", "model.o"}
+		if err := b.run(b.spec.Link.CC, append(args, b.spec.Link.Libs...)...); err != nil {
+			return err
+		}
+	}
+	if !want[EmitObj] {
+		os.Remove(filepath.Join(b.dir, "model.o"))
+	}
+	return nil
+}
+
+// replaceDir moves the finished folder tmp to dst, replacing what was there.
+func replaceDir(tmp, dst string) error {
+	final := tmp + ".done"
+	if err := os.Rename(tmp, final); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(tmp, 0o755); err != nil { // so the deferred RemoveAll has something to remove
+		return err
+	}
+	old := ""
+	if _, err := os.Stat(dst); err == nil {
+		old = dst + ".old-" + filepath.Base(tmp)
+		if err := os.Rename(dst, old); err != nil {
+			return fmt.Errorf("replacing %s: %w", dst, err)
+		}
+	}
+	if err := os.Rename(final, dst); err != nil {
+		if old != "" {
+			os.Rename(old, dst)
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}

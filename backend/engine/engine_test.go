@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/effc/effc/backend/target"
+	"github.com/effc/effc/interp"
+	"github.com/effc/effc/ir"
+)
+
+// smallGraph is Relu(Add(x, b)) -> Transpose -> Concat with x -> Pad: the
+// elementwise and data-movement paths in one model.
+func smallGraph(t *testing.T) *ir.Graph {
+	t.Helper()
+	src := `effir 1
+graph "small" opset{ai.onnx=18} {
+  input %x : f32[2,3,4]
+  const %b : f32[4] = [1, -2, 0.5, 3]
+  const %pads : i64[6] = [0, 1, 0, 0, 0, 2]
+  const %pv : f32[] = 7
+  %s : f32[2,3,4] = Add(%x, %b)  @add
+  %r : f32[2,3,4] = Relu(%s)  @relu
+  %t : f32[2,3,4] = Transpose(%r) {perm=[0, 1, 2]}  @t0
+  %u : f32[4,3,2] = Transpose(%r) {perm=[2, 1, 0]}  @t1
+  %c : f32[2,6,4] = Concat(%t, %x) {axis=1}  @concat
+  %p : f32[2,7,6] = Pad(%c, %pads, %pv)  @pad
+  %m : f32[4,3,2] = Mul(%u, %u)  @mul
+  output %p
+  output %m
+}
+`
+	g, err := ir.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.InferShapes(g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func randInputs(g *ir.Graph) map[string]*ir.Tensor {
+	rng := rand.New(rand.NewPCG(3, 4))
+	m := map[string]*ir.Tensor{}
+	for _, v := range g.Inputs {
+		t := ir.NewTensor(v.Type.DType, v.Type.Shape.Sizes())
+		for i, d := 0, t.Data.([]float32); i < len(d); i++ {
+			d[i] = float32(rng.NormFloat64())
+		}
+		m[v.Name] = t
+	}
+	return m
+}
+
+func TestSmallGraphOnEveryTarget(t *testing.T) {
+	for _, name := range []string{"x86_64", "arm64", "wasm32"} {
+		t.Run(name, func(t *testing.T) {
+			spec, err := target.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := smallGraph(t)
+			in := randInputs(g)
+			want, err := interp.Run(g, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := &Engine{Spec: spec}
+			got, err := e.Run(g, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, w := range want {
+				wf, gf := w.Float64s(), got[k].Float64s()
+				for i := range wf {
+					if math.Float64bits(wf[i]) != math.Float64bits(gf[i]) {
+						t.Fatalf("%s[%d] = %g, want %g (exact)", k, i, gf[i], wf[i])
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,329 @@
+// Package llvmgen lowers a planned effc graph to an LLVM module built with
+// github.com/llir/llvm: one internal kernel function per node, specialised to
+// the node's static shapes, and one exported entry point that calls them in
+// order over the caller's input/output buffers and one static arena.
+//
+// Kernels are grouped by family, one family per file, each file holding its
+// table of op -> kernel builder (elementwise.go, movement.go, ...). A kernel
+// builder writes the body of its function with the loop and scalar helpers in
+// builder.go; opt -O3 then vectorizes the simple loops for the target, and the
+// hot families (GEMM, convolution) emit target vector types themselves.
+package llvmgen
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	ll "github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/effc/effc/backend/plan"
+	"github.com/effc/effc/ir"
+)
+
+// Config is what code generation needs to know about the target; the
+// backend fills it from a target spec.
+type Config struct {
+	Name       string // symbol prefix: functions are effc_<Name>_run etc.
+	Triple     string // LLVM target triple
+	VectorBits int    // SIMD register width the hot kernels block for (128, 256, 512)
+	HasFMA     bool   // fused multiply-add is cheap on the target
+}
+
+// Prefix is the C symbol prefix of a model's ABI functions.
+func (c Config) Prefix() string { return "effc_" + c.Name }
+
+// kernelFunc writes the body of node k.n's kernel.
+type kernelFunc func(k *kernel) error
+
+// families lists the kernel tables, one per family file.
+var families = []map[string]kernelFunc{elementwiseKernels, movementKernels, reduceKernels, nnKernels, linalgKernels, miscKernels}
+
+// kernels is the merged op -> kernel builder table.
+var kernels = mergeFamilies()
+
+func mergeFamilies() map[string]kernelFunc {
+	m := map[string]kernelFunc{}
+	for _, f := range families {
+		for op, k := range f {
+			if _, dup := m[op]; dup {
+				panic("llvmgen: op " + op + " has two kernels")
+			}
+			m[op] = k
+		}
+	}
+	return m
+}
+
+// scratchNeeds says how many bytes of arena scratch a node's kernel uses
+// while it runs (an im2col buffer, a transposed copy); ops not listed need none.
+var scratchNeeds = map[string]func(n *ir.Node) int64{}
+
+// ScratchBytes is the scratch a node's kernel needs, for backend/plan.
+func ScratchBytes(n *ir.Node) int64 {
+	if f, ok := scratchNeeds[n.Op]; ok {
+		return f(n)
+	}
+	return 0
+}
+
+// Supported reports whether the compiler has a kernel for op.
+func Supported(op string) bool { _, ok := kernels[op]; return ok }
+
+// Ops returns the ops with kernels, sorted.
+func Ops() []string {
+	out := make([]string, 0, len(kernels))
+	for op := range kernels {
+		out = append(out, op)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// emitter holds module-wide state.
+type emitter struct {
+	cfg     Config
+	m       *ll.Module
+	g       *ir.Graph
+	plan    *plan.Plan
+	globals map[*ir.Value]*ll.Global // constant data
+	decls   map[string]*ll.Func      // libm functions and intrinsics
+	tables  int                      // counter for generated constant tables
+}
+
+// Emit builds the module for g, which must have static shapes everywhere and
+// be planned by p. Nodes without a kernel are reported by name.
+func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*ll.Module, error) {
+	e := &emitter{cfg: cfg, m: ll.NewModule(), g: g, plan: p, globals: map[*ir.Value]*ll.Global{}, decls: map[string]*ll.Func{}}
+	e.m.TargetTriple = cfg.Triple
+	var missing []string
+	for _, n := range g.Nodes {
+		if n.Domain != "" || !Supported(n.Op) {
+			missing = append(missing, n.String())
+		}
+	}
+	if len(missing) > 0 {
+		if len(missing) > 5 {
+			missing = append(missing[:5], fmt.Sprintf("and %d more", len(missing)-5))
+		}
+		return nil, fmt.Errorf("no compiled kernel for %s; run it with the interpreter (effc run without --target) or see 'effc ops' for what compiles", strings.Join(missing, ", "))
+	}
+	for _, c := range g.Consts {
+		if err := e.addConst(c); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.emitEntry(); err != nil {
+		return nil, err
+	}
+	e.emitArenaSize()
+	return e.m, nil
+}
+
+// addConst places a constant's bytes in read-only data.
+func (e *emitter) addConst(c *ir.Value) error {
+	if c.Const.DataLen() < 0 {
+		return fmt.Errorf("constant %q has no data (elided weights); compile from the ONNX model", c.Name)
+	}
+	if c.Const.DType == ir.String {
+		return fmt.Errorf("constant %q is a string tensor; strings cannot be compiled", c.Name)
+	}
+	raw := c.Const.Bytes()
+	if len(raw) == 0 {
+		raw = []byte{0} // keep a distinct address for empty tensors
+	}
+	gl := e.m.NewGlobalDef(fmt.Sprintf("%s.const.%d", e.cfg.Prefix(), len(e.globals)), constant.NewCharArray(raw))
+	gl.Immutable = true
+	gl.Linkage = enum.LinkagePrivate
+	gl.UnnamedAddr = enum.UnnamedAddrUnnamedAddr
+	gl.Align = 64
+	e.globals[c] = gl
+	return nil
+}
+
+var i8p = types.NewPointer(types.I8)
+
+// emitEntry writes P_run(arena, inputs, outputs): it computes every value's
+// address and calls the node kernels in order.
+func (e *emitter) emitEntry() error {
+	arena := ll.NewParam("arena", i8p)
+	inputs := ll.NewParam("inputs", types.NewPointer(i8p))
+	outputs := ll.NewParam("outputs", types.NewPointer(i8p))
+	f := e.m.NewFunc(e.cfg.Prefix()+"_run", types.I32, arena, inputs, outputs)
+	b := f.NewBlock("entry")
+	addr := map[*ir.Value]value.Value{}
+	for i, v := range e.g.Inputs {
+		p := b.NewGetElementPtr(i8p, inputs, constant.NewInt(types.I32, int64(i)))
+		ld := b.NewLoad(i8p, p)
+		ld.SetName("in." + sanitize(v.Name))
+		addr[v] = ld
+	}
+	outAddr := map[*ir.Value]value.Value{}
+	for j, v := range e.g.Outputs {
+		p := b.NewGetElementPtr(i8p, outputs, constant.NewInt(types.I32, int64(j)))
+		ld := b.NewLoad(i8p, p)
+		ld.SetName("out." + sanitize(v.Name))
+		outAddr[v] = ld
+	}
+	// Walk values in graph order so the module text is deterministic.
+	for _, c := range e.g.Consts {
+		addr[c] = constant.NewBitCast(e.globals[c], i8p)
+	}
+	for _, n := range e.g.Nodes {
+		for _, o := range n.Outputs {
+			if off, ok := e.plan.Offsets[o]; ok && o != nil {
+				gep := b.NewGetElementPtr(types.I8, arena, constant.NewInt(types.I64, off))
+				gep.SetName("v." + sanitize(o.Name))
+				addr[o] = gep
+			}
+		}
+	}
+	for _, v := range e.g.Outputs {
+		if v.Producer != nil {
+			addr[v] = outAddr[v]
+		}
+	}
+	for i, n := range e.g.Nodes {
+		kf, err := e.emitKernel(i, n)
+		if err != nil {
+			return err
+		}
+		var args []value.Value
+		for _, in := range n.Inputs {
+			if in == nil {
+				args = append(args, constant.NewNull(i8p))
+				continue
+			}
+			args = append(args, addr[in])
+		}
+		for _, o := range n.Outputs {
+			if o == nil {
+				args = append(args, constant.NewNull(i8p))
+				continue
+			}
+			a, ok := addr[o]
+			if !ok {
+				return fmt.Errorf("%s: output %q has no buffer (internal error in the memory plan)", n, o.Name)
+			}
+			args = append(args, a)
+		}
+		if off, ok := e.plan.Scratch[n]; ok {
+			args = append(args, b.NewGetElementPtr(types.I8, arena, constant.NewInt(types.I64, off)))
+		} else {
+			args = append(args, constant.NewNull(i8p))
+		}
+		b.NewCall(kf, args...)
+	}
+	// Graph outputs that are graph inputs or constants are copied.
+	for _, v := range e.g.Outputs {
+		if v.Producer != nil {
+			continue
+		}
+		size, err := plan.ByteSize(v)
+		if err != nil {
+			return err
+		}
+		e.memcpy(b, outAddr[v], addr[v], size)
+	}
+	b.NewRet(constant.NewInt(types.I32, 0))
+	return nil
+}
+
+// emitArenaSize writes P_arena_size() returning the planned arena bytes.
+func (e *emitter) emitArenaSize() {
+	f := e.m.NewFunc(e.cfg.Prefix()+"_arena_size", e.sizeType())
+	f.NewBlock("entry").NewRet(constant.NewInt(e.sizeType(), e.plan.ArenaSize))
+}
+
+// sizeType is C's size_t on the target.
+func (e *emitter) sizeType() *types.IntType {
+	if strings.HasPrefix(e.cfg.Triple, "wasm32") {
+		return types.I32
+	}
+	return types.I64
+}
+
+// memcpy emits a call to llvm.memcpy.
+func (e *emitter) memcpy(b *ll.Block, dst, src value.Value, n int64) {
+	f := e.intrinsic("llvm.memcpy.p0i8.p0i8.i64", types.Void, i8p, i8p, types.I64, types.I1)
+	b.NewCall(f, dst, src, constant.NewInt(types.I64, n), constant.False)
+}
+
+// intrinsic declares (once) and returns an external function.
+func (e *emitter) intrinsic(name string, ret types.Type, params ...types.Type) *ll.Func {
+	if f, ok := e.decls[name]; ok {
+		return f
+	}
+	ps := make([]*ll.Param, len(params))
+	for i, t := range params {
+		ps[i] = ll.NewParam("", t)
+	}
+	f := e.m.NewFunc(name, ret, ps...)
+	e.decls[name] = f
+	return f
+}
+
+// emitKernel builds node n's kernel function.
+func (e *emitter) emitKernel(idx int, n *ir.Node) (*ll.Func, error) {
+	var params []*ll.Param
+	k := &kernel{e: e, n: n}
+	mk := func(name string) *ll.Param {
+		p := ll.NewParam(name, i8p)
+		p.Attrs = append(p.Attrs, enum.ParamAttrNoAlias)
+		params = append(params, p)
+		return p
+	}
+	for i := range n.Inputs {
+		mk(fmt.Sprintf("in%d", i))
+	}
+	for i := range n.Outputs {
+		mk(fmt.Sprintf("out%d", i))
+	}
+	scratch := mk("scratch")
+	f := e.m.NewFunc(fmt.Sprintf("%s.k%d.%s", e.cfg.Prefix(), idx, n.Op), types.Void, params...)
+	f.Linkage = enum.LinkageInternal
+	k.f = f
+	k.b = f.NewBlock("entry")
+	k.scratch = scratch
+	for i, in := range n.Inputs {
+		if in == nil {
+			k.in = append(k.in, nil)
+			continue
+		}
+		bf, err := k.bindBuf(params[i], in)
+		if err != nil {
+			return nil, err
+		}
+		k.in = append(k.in, bf)
+	}
+	for i, o := range n.Outputs {
+		if o == nil {
+			k.out = append(k.out, nil)
+			continue
+		}
+		bf, err := k.bindBuf(params[len(n.Inputs)+i], o)
+		if err != nil {
+			return nil, err
+		}
+		k.out = append(k.out, bf)
+	}
+	if err := kernels[n.Op](k); err != nil {
+		return nil, fmt.Errorf("%s: %w", n, err)
+	}
+	k.b.NewRet(nil)
+	return f, nil
+}
+
+// sanitize makes an ONNX name usable as an LLVM local name.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '_' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, s)
+}

@@ -1,0 +1,4 @@
+package llvmgen
+
+// nnKernels holds the kernels for convolution and its relatives.
+var nnKernels = map[string]kernelFunc{}
