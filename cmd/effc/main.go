@@ -49,7 +49,7 @@ func usagef(format string, args ...any) error {
 }
 
 // commands lists the subcommands in the order 'effc help' shows them.
-var commands = []*command{inspectCmd, irCmd, runCmd, opsCmd, versionCmd}
+var commands = []*command{inspectCmd, irCmd, runCmd, opsCmd, targetsCmd, versionCmd}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
