@@ -161,4 +161,3 @@ func TestGlueSize(t *testing.T) {
 		t.Errorf("model.mjs is %d bytes, over the %d-byte aim", len(js), limit)
 	}
 }
-
