@@ -12,7 +12,9 @@ cd "$(dirname "$0")/.."
 #   llvm-14 lld-14          opt/llc and wasm-ld for the compiler backend
 #   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 #                           building and running arm64 artifacts in tests
-PKGS=(libonnx-testdata llvm-14 lld-14 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+#   wasi-libc libclang-rt-14-dev-wasm32
+#                           libm functions and compiler builtins linked into .wasm artifacts
+PKGS=(libonnx-testdata llvm-14 lld-14 qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross wasi-libc libclang-rt-14-dev-wasm32)
 if [ "${EFFC_WITH_PYTHON:-0}" = 1 ]; then
   PKGS+=(python3-torch python3-onnx python3-sklearn python3-numpy)
 fi
