@@ -23,6 +23,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/effc/effc/backend/toolchain"
 	"github.com/effc/effc/ir"
 	"github.com/effc/effc/runtime"
 )
@@ -58,7 +59,7 @@ func Source(h *runtime.HeaderInfo, headerFile string) ([]byte, error) {
 
 // Options says how to build a harness.
 type Options struct {
-	CC     string   // C compiler: "cc" natively, "aarch64-linux-gnu-gcc" for arm64
+	CC     string   // C compiler: a path, or a toolchain name ("cc", "aarch64-linux-gnu-gcc"; a target.Spec's Link.CC)
 	Flags  []string // extra compiler flags, e.g. "-march=armv8.2-a"
 	Dir    string   // where harness.c and the executable are written (must exist)
 	Lib    string   // the model: model.o or libmodel.a
@@ -102,7 +103,13 @@ func Build(ctx context.Context, o Options) (string, error) {
 	args := []string{"-std=c11", "-O2", "-Wall", "-Werror=implicit-function-declaration"}
 	args = append(args, o.Flags...)
 	args = append(args, "-I", filepath.Dir(headerAbs), "-o", exe, cPath, o.Lib, "-lm")
-	cmd := exec.CommandContext(ctx, o.CC, args...)
+	cc := o.CC
+	if toolchain.Package(cc) != "" { // a name toolchain knows: its error names the Debian package
+		if cc, err = toolchain.Find(cc); err != nil {
+			return "", fmt.Errorf("harness: %w", err)
+		}
+	}
+	cmd := exec.CommandContext(ctx, cc, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -117,7 +124,8 @@ func Build(ctx context.Context, o Options) (string, error) {
 // Run executes a built harness on inputs (in graph order; their raw bytes
 // must match model.h) and decodes the outputs described by outs. runner is
 // prepended to the command: nil natively, or e.g.
-// []string{"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"} for arm64.
+// []string{"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"} for arm64 (a
+// target.Spec's RunArgs(exe) without its last element).
 func Run(ctx context.Context, runner []string, exe string, inputs []*ir.Tensor, outs []runtime.TensorInfo) ([]*ir.Tensor, error) {
 	res, _, err := run(ctx, runner, exe, inputs, outs, 0)
 	return res, err
