@@ -18,6 +18,7 @@ package runtime
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,10 +31,44 @@ import (
 const ArenaAlign = 64
 
 // TensorInfo describes one model input or output as model.h publishes it.
+// In JSON (manifest.json) it is {"name": "x", "dtype": "f32", "shape": [2, 3]},
+// the dtype spelled as in the IR text form.
 type TensorInfo struct {
 	Name  string
 	DType ir.DType
 	Shape []int64
+}
+
+type tensorInfoJSON struct {
+	Name  string  `json:"name"`
+	DType string  `json:"dtype"`
+	Shape []int64 `json:"shape"`
+}
+
+// MarshalJSON writes t with lower-case keys and the dtype's name.
+func (t TensorInfo) MarshalJSON() ([]byte, error) {
+	shape := t.Shape
+	if shape == nil {
+		shape = []int64{}
+	}
+	return json.Marshal(tensorInfoJSON{t.Name, t.DType.String(), shape})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (t *TensorInfo) UnmarshalJSON(b []byte) error {
+	var j tensorInfoJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return fmt.Errorf("tensor info: %w", err)
+	}
+	dt, err := ir.ParseDType(j.DType)
+	if err != nil {
+		return fmt.Errorf("tensor info %q: %w", j.Name, err)
+	}
+	*t = TensorInfo{Name: j.Name, DType: dt, Shape: j.Shape}
+	if t.Shape == nil {
+		t.Shape = []int64{}
+	}
+	return nil
 }
 
 // NumElements is the element count, or -1 if a dim is negative (symbolic) or

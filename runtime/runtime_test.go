@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,4 +164,25 @@ func run(t *testing.T, dir, tool string, args ...string) []byte {
 		t.Fatalf("%s %s: %v\n%s", tool, strings.Join(args, " "), err, out)
 	}
 	return out
+}
+
+func TestTensorInfoJSON(t *testing.T) {
+	in := []TensorInfo{{Name: "x", DType: ir.Float16, Shape: []int64{1, 3}}, {Name: "s", DType: ir.Int64, Shape: []int64{}}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"name":"x","dtype":"f16","shape":[1,3]},{"name":"s","dtype":"i64","shape":[]}]`; string(b) != want {
+		t.Errorf("json = %s, want %s", b, want)
+	}
+	var out []TensorInfo
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Errorf("round trip = %+v, want %+v", out, in)
+	}
+	if err := json.Unmarshal([]byte(`[{"name":"x","dtype":"float","shape":[1]}]`), &out); err == nil || !strings.Contains(err.Error(), "unknown dtype") {
+		t.Errorf("bad dtype: %v", err)
+	}
 }
