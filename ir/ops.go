@@ -2,6 +2,7 @@ package ir
 
 import (
 	"fmt"
+	"github.com/effc/effc/internal/suggest"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,7 +158,7 @@ func suggestOp(name string) string {
 		if k.domain != "" || len(k.name) > len(name)+2 || len(k.name) < len(name)-2 {
 			continue // the distance is at least the length difference
 		}
-		d := editDistance(lname, strings.ToLower(k.name))
+		d := suggest.Distance(lname, strings.ToLower(k.name))
 		if d < bestD || (d == bestD && k.name < best) {
 			best, bestD = k.name, d
 		}
@@ -166,31 +167,6 @@ func suggestOp(name string) string {
 		return best
 	}
 	return ""
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 30
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			c = min(c, prev[j]+1, cur[j-1]+1)
-			cur[j] = c
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ---- the table DSL ----

@@ -393,44 +393,10 @@ func checkTensor(t *Tensor) (int, error) {
 	if got != want {
 		return 0, fmt.Errorf("%s tensor holds %s data, want %s", t.DType, got, want)
 	}
-	if l := dataLen(t.Data); int64(l) != n {
+	if l := t.DataLen(); int64(l) != n {
 		return 0, fmt.Errorf("%s tensor has %d elements, shape %v wants %d", t.DType, l, t.Shape, n)
 	}
 	return int(n), nil
-}
-
-func dataLen(d any) int {
-	switch d := d.(type) {
-	case []float32:
-		return len(d)
-	case []float64:
-		return len(d)
-	case []int8:
-		return len(d)
-	case []uint8:
-		return len(d)
-	case []int16:
-		return len(d)
-	case []uint16:
-		return len(d)
-	case []int32:
-		return len(d)
-	case []uint32:
-		return len(d)
-	case []int64:
-		return len(d)
-	case []uint64:
-		return len(d)
-	case []bool:
-		return len(d)
-	case []string:
-		return len(d)
-	case []complex64:
-		return len(d)
-	case []complex128:
-		return len(d)
-	}
-	return -1
 }
 
 // formatElem prints element i of a checked tensor.

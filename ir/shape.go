@@ -229,7 +229,7 @@ func tensorFloats(t *Tensor) ([]float64, bool) {
 	default:
 		return nil, false
 	}
-	if int64(sliceLen(t.Data)) != n {
+	if int64(t.DataLen()) != n {
 		return nil, false
 	}
 	out := make([]float64, n)
@@ -434,41 +434,6 @@ func firstDType(n *Node, idx ...int) DType {
 		}
 	}
 	return Undefined
-}
-
-// sliceLen returns the length of a typed data slice, or -1.
-func sliceLen(data any) int {
-	switch d := data.(type) {
-	case []float32:
-		return len(d)
-	case []float64:
-		return len(d)
-	case []int8:
-		return len(d)
-	case []uint8:
-		return len(d)
-	case []int16:
-		return len(d)
-	case []uint16:
-		return len(d)
-	case []int32:
-		return len(d)
-	case []uint32:
-		return len(d)
-	case []int64:
-		return len(d)
-	case []uint64:
-		return len(d)
-	case []bool:
-		return len(d)
-	case []string:
-		return len(d)
-	case []complex64:
-		return len(d)
-	case []complex128:
-		return len(d)
-	}
-	return -1
 }
 
 // errorList collects errors up to a cap.

@@ -111,7 +111,7 @@ func inferResize(n *Node) ([]Type, error) {
 		if v.Type.Ranked && len(v.Type.Shape) == 1 && v.Type.Shape[0].Known() && v.Type.Shape[0].Size == 0 {
 			return false
 		}
-		if v.Const != nil && sliceLen(v.Const.Data) == 0 {
+		if v.Const != nil && v.Const.DataLen() == 0 {
 			return false
 		}
 		return true

@@ -931,7 +931,7 @@ func inferSize(n *Node) ([]Type, error) { return one(ranked(Int64, Shape{})) }
 func inferConstantOfShape(n *Node) ([]Type, error) {
 	dt := Float32
 	if t := n.AttrTensor("value"); t != nil {
-		if l := sliceLen(t.Data); l >= 0 && l != 1 {
+		if l := t.DataLen(); l >= 0 && l != 1 {
 			return nil, errf(n, "attribute value has %d elements, want 1", l)
 		}
 		dt = t.DType

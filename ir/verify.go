@@ -223,7 +223,7 @@ func verifyValueType(v *Value, errs *errorList) {
 		errs.add(fmt.Errorf("constant %q: %v", v.Name, err))
 		return
 	}
-	if l := sliceLen(c.Data); l >= 0 {
+	if l := c.DataLen(); l >= 0 {
 		if int64(l) != count {
 			errs.add(fmt.Errorf("constant %q has %d elements, want %d for shape %v", v.Name, l, count, c.Shape))
 		}

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/effc/effc/internal/suggest"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -433,7 +434,7 @@ func closest(s string, cands []string, n int) []string {
 	}
 	var all []scored
 	for _, c := range cands {
-		d := editDistance(s, c)
+		d := suggest.Distance(s, c)
 		if strings.HasPrefix(c, s) || strings.HasPrefix(s, c) {
 			d -= 100
 		}
@@ -445,27 +446,6 @@ func closest(s string, cands []string, n int) []string {
 		out = append(out, all[i].name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // LLCArgs returns the llc flags for s: triple, CPU, features and -O3, plus a
