@@ -2,10 +2,11 @@ package ir
 
 import (
 	"fmt"
-	"github.com/effc/effc/internal/suggest"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/effc/effc/internal/suggest"
 )
 
 // OpDef is the schema of one operator in canonical form (ai.onnx opset

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/effc/effc/internal/suggest"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -29,6 +28,8 @@ import (
 	"sync"
 
 	"github.com/effc/effc/backend/toolchain"
+
+	"github.com/effc/effc/internal/suggest"
 )
 
 //go:embed targets/*.json
