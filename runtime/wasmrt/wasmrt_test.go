@@ -184,6 +184,25 @@ define i32 @effc_wrong_run(i8* %a, i8** %i, i8** %o) {
 	}
 }
 
+// TestLoadRefusesImports checks that a module needing a host function other
+// than WASI is refused with the import's name.
+func TestLoadRefusesImports(t *testing.T) {
+	needTools(t)
+	ll := `declare void @host_log(i32)
+define i32 @effc_imp_arena_size() {
+  ret i32 0
+}
+define i32 @effc_imp_run(i8* %a, i8** %i, i8** %o) {
+  call void @host_log(i32 1)
+  ret i32 0
+}
+`
+	wasm := buildLL(t, t.TempDir(), "imp", ll, "--allow-undefined", "effc_imp_run", "effc_imp_arena_size")
+	if _, err := Load(context.Background(), wasm, "imp"); err == nil || !strings.Contains(err.Error(), "imports env.host_log") {
+		t.Errorf("Load: %v, want a refusal naming env.host_log", err)
+	}
+}
+
 func buildLL(t *testing.T, dir, name, ll string, exports ...string) []byte {
 	t.Helper()
 	src := filepath.Join(dir, name+".ll")
@@ -196,7 +215,11 @@ func buildLL(t *testing.T, dir, name, ll string, exports ...string) []byte {
 	}
 	args := []string{"--no-entry", "--export=__heap_base", obj, "-o", filepath.Join(dir, name+".wasm")}
 	for _, e := range exports {
-		args = append(args, "--export="+e)
+		if strings.HasPrefix(e, "--") {
+			args = append(args, e) // a linker flag
+		} else {
+			args = append(args, "--export="+e)
+		}
 	}
 	if out, err := exec.Command("wasm-ld-14", args...).CombinedOutput(); err != nil {
 		t.Fatalf("wasm-ld: %v %s", err, out)
