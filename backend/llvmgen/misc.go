@@ -1,4 +1,22 @@
 package llvmgen
 
-// miscKernels holds the kernels for everything else: quantization, recurrent, sampling and detection ops.
-var miscKernels = map[string]kernelFunc{}
+// miscKernels holds the kernels for everything else: losses, quantization,
+// recurrent, sampling, linear-algebra extras and ops whose outputs are known
+// at compile time. Each op's kernel lives in a misc_*.go, quant*.go, rnn*.go
+// or resize*.go file; foldOr compiles a node with all-constant inputs by
+// evaluating it once at compile time.
+var miscKernels = map[string]kernelFunc{
+	"NegativeLogLikelihoodLoss": foldOr(nllLossKernel),
+	"SoftmaxCrossEntropyLoss":   foldOr(sceLossKernel),
+
+	"Shape":           staticKernel,
+	"Size":            staticKernel,
+	"EyeLike":         staticKernel,
+	"ConstantOfShape": staticKernel,
+	"Range":           staticKernel,
+	"HannWindow":      staticKernel,
+	"HammingWindow":   staticKernel,
+	"BlackmanWindow":  staticKernel,
+	"MelWeightMatrix": staticKernel,
+	"NonZero":         staticKernel,
+}
