@@ -177,6 +177,8 @@ func cString(s string) string {
 			b.WriteByte(c)
 		case c == '?': // avoid trigraphs
 			b.WriteString(`\077`)
+		case c == '*': // keep "/*" and "*/" out of macro lines, so ParseHeader can strip comments
+			b.WriteString(`\052`)
 		case c >= 0x20 && c < 0x7f:
 			b.WriteByte(c)
 		default:

@@ -45,7 +45,7 @@ func TestHeaderRoundTrip(t *testing.T) {
 		{Name: "scalar\n\x01é", DType: ir.Int64, Shape: []int64{}},
 		{Name: "empty", DType: ir.Bool, Shape: []int64{0, 4}},
 	}
-	outs := []TensorInfo{{Name: "*/ out", DType: ir.Float8E4M3FN, Shape: []int64{7}}}
+	outs := []TensorInfo{{Name: "*/ out /* x", DType: ir.Float8E4M3FN, Shape: []int64{7}}}
 	src := Header("net_1", ins, outs, 12345)
 	h, err := ParseHeader(src)
 	if err != nil {
@@ -185,4 +185,26 @@ func TestTensorInfoJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(`[{"name":"x","dtype":"float","shape":[1]}]`), &out); err == nil || !strings.Contains(err.Error(), "unknown dtype") {
 		t.Errorf("bad dtype: %v", err)
 	}
+}
+
+// FuzzParseHeader checks that ParseHeader never panics and that whatever it
+// accepts survives a Header round trip.
+func FuzzParseHeader(f *testing.F) {
+	f.Add(Header("relu1", fixtureIns, fixtureOuts, 64))
+	f.Add(Header("", nil, nil, 0))
+	f.Add([]byte("#define EFFC_X_MODEL_NAME \"x\"\n#define EFFC_X_ARENA_SIZE 1\n#define EFFC_X_NUM_INPUTS 99999999\n"))
+	f.Add([]byte("#define EFFC_X_MODEL_NAME \"\\"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		h, err := ParseHeader(src)
+		if err != nil {
+			return
+		}
+		again, err := ParseHeader(Header(h.Name, h.Inputs, h.Outputs, h.ArenaSize))
+		if err != nil {
+			t.Fatalf("re-parse of a regenerated header: %v", err)
+		}
+		if !reflect.DeepEqual(again, h) {
+			t.Fatalf("round trip changed %+v into %+v", h, again)
+		}
+	})
 }

@@ -103,7 +103,9 @@ func Load(ctx context.Context, wasm []byte, name string, opts ...Option) (*Model
 		return nil, fmt.Errorf("wasmrt: model.wasm imports %s, which an effc model must not need (only libm is linked); rebuild it with effc compile --target wasm32", strings.Join(foreign, ", "))
 	}
 	if needWASI {
-		wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+		if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+			return nil, fmt.Errorf("wasmrt: providing WASI imports to model.wasm: %w", err)
+		}
 	}
 	mod, err := rt.InstantiateModule(ctx, cm, wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
