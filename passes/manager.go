@@ -167,7 +167,7 @@ func RunContext(ctx *Context, g *ir.Graph, p *Pipeline, opts Options) (*Context,
 			}
 		}
 		if opts.PrintAfterAll || contains(opts.PrintAfter, ps.Name) {
-			fmt.Fprintf(opts.Out, "// *** IR dump after %s (pass %d of %d; nodes %d -> %d) ***\n",
+			fmt.Fprintf(opts.Out, "# *** IR dump after %s (pass %d of %d; nodes %d -> %d) ***\n",
 				ps.Name, i+1, len(p.passes), st.NodesBefore, st.NodesAfter)
 			if err := ir.Print(opts.Out, g, opts.PrintOpts); err != nil {
 				return ctx, err

@@ -252,3 +252,26 @@ func TestIdentityFeedingOutputKeepsName(t *testing.T) {
 		t.Fatalf("identity from an input to an output must stay:\n%s", ir.Format(b.g, ir.PrintOptions{}))
 	}
 }
+
+func TestPrintAfterDumpsParseBack(t *testing.T) {
+	b := newBuilder()
+	x := b.input("x", 2, 3)
+	b.output(b.node("Relu", nil, b.node("Identity", nil, x)))
+	var out strings.Builder
+	p, err := ParsePipeline("shape-infer,identity-elim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(b.g, p, Options{PrintAfterAll: true, Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	dumps := strings.Split(out.String(), "# *** IR dump after ")
+	if len(dumps) != 3 || !strings.HasPrefix(dumps[2], "identity-elim (pass 2 of 2; nodes 2 -> 1)") {
+		t.Fatalf("want two dumps with banners, got:\n%s", out.String())
+	}
+	for _, d := range dumps[1:] {
+		if _, err := ir.Parse([]byte("# *** " + d)); err != nil {
+			t.Fatalf("dump does not parse back: %v\n%s", err, d)
+		}
+	}
+}
