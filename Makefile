@@ -3,7 +3,7 @@ GO ?= go
 EFFC := bin/effc
 MODEL := testdata/digits/digits.onnx
 
-.PHONY: deps build demo test vet fuzz conformance clean
+.PHONY: deps build demo test vet fuzz conformance clean bench-deps
 
 deps:
 	bash scripts/deps.sh
@@ -36,3 +36,9 @@ fuzz:
 
 clean:
 	rm -rf bin out
+
+# ONNX Runtime for Node, the peer effc benchmarks against. Its install script
+# would download GPU files; ONNXRUNTIME_NODE_INSTALL=skip keeps the CPU build
+# that ships inside the npm package.
+bench-deps:
+	cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
