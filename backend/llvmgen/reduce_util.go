@@ -1,0 +1,289 @@
+package llvmgen
+
+import (
+	"fmt"
+
+	ll "github.com/llir/llvm/ir"
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/effc/effc/ir"
+)
+
+// Helpers shared by the reduction, softmax, normalization and pooling
+// kernels (the reduceKernels family). Their names carry an rd prefix so they
+// cannot clash with helpers of the families written alongside.
+
+// rdSlot allocates a stack slot of type t in the entry block, where SROA
+// turns it into SSA values; kernels use slots for loop-carried accumulators.
+func (k *kernel) rdSlot(t types.Type) value.Value {
+	a := ll.NewAlloca(t)
+	entry := k.f.Blocks[0]
+	entry.Insts = append([]ll.Instruction{a}, entry.Insts...)
+	return a
+}
+
+// rdGet loads a slot of type t.
+func (k *kernel) rdGet(t types.Type, slot value.Value) value.Value { return k.b.NewLoad(t, slot) }
+
+// rdSet stores x to a slot.
+func (k *kernel) rdSet(slot, x value.Value) { k.b.NewStore(x, slot) }
+
+// rdLoop emits `for i := lo; i < hi; i++ { body(i) }` with run-time i64
+// bounds (the body is skipped when lo >= hi) and leaves k.b after the loop.
+func (k *kernel) rdLoop(lo, hi value.Value, body func(i value.Value)) {
+	pre := k.b
+	header := k.f.NewBlock("")
+	exit := k.f.NewBlock("")
+	pre.NewCondBr(pre.NewICmp(enum.IPredSLT, lo, hi), header, exit)
+	phi := header.NewPhi(ll.NewIncoming(lo, pre))
+	k.b = header
+	body(phi)
+	next := k.b.NewAdd(phi, i64(1))
+	phi.Incs = append(phi.Incs, ll.NewIncoming(next, k.b))
+	k.b.NewCondBr(k.b.NewICmp(enum.IPredSLT, next, hi), header, exit)
+	k.b = exit
+}
+
+// rdIf emits `if cond { body() }` and leaves k.b after it.
+func (k *kernel) rdIf(cond value.Value, body func()) {
+	then := k.f.NewBlock("")
+	done := k.f.NewBlock("")
+	k.b.NewCondBr(cond, then, done)
+	k.b = then
+	body()
+	k.b.NewBr(done)
+	k.b = done
+}
+
+// rdFAdd is an fadd that may be reassociated, so opt vectorizes sums.
+func (k *kernel) rdFAdd(x, y value.Value) value.Value {
+	a := k.b.NewFAdd(x, y)
+	a.FastMathFlags = []enum.FastMathFlag{enum.FastMathFlagReassoc}
+	return a
+}
+
+// rdIsNaN is x != x.
+func (k *kernel) rdIsNaN(x value.Value) value.Value { return k.b.NewFCmp(enum.FPredUNO, x, x) }
+
+// rdMaxNaN is max(acc, x) where a NaN in either gives NaN; rdMinNaN is min.
+func (k *kernel) rdMaxNaN(acc, x value.Value) value.Value {
+	take := k.b.NewOr(k.rdIsNaN(x), k.b.NewFCmp(enum.FPredOGT, x, acc))
+	return k.b.NewSelect(take, x, acc)
+}
+
+func (k *kernel) rdMinNaN(acc, x value.Value) value.Value {
+	take := k.b.NewOr(k.rdIsNaN(x), k.b.NewFCmp(enum.FPredOLT, x, acc))
+	return k.b.NewSelect(take, x, acc)
+}
+
+// rdFloat returns the float compute type of dt (float for f32 and half
+// types, double for f64).
+func rdFloat(dt ir.DType) *types.FloatType {
+	if dt == ir.Float64 {
+		return types.Double
+	}
+	return types.Float
+}
+
+// rdLoadF reads b[i] converted to the float type t (integers convert by
+// signedness).
+func (k *kernel) rdLoadF(b *buf, i value.Value, t *types.FloatType) value.Value {
+	x := k.load(b, i)
+	return k.rdToF(x, b.dt, t)
+}
+
+// rdToF converts a compute-type value of dt to the float type t.
+func (k *kernel) rdToF(x value.Value, dt ir.DType, t *types.FloatType) value.Value {
+	switch {
+	case dt.IsFloat():
+		xt := computeType(dt).(*types.FloatType)
+		switch {
+		case xt == t:
+			return x
+		case xt.Kind == types.FloatKindDouble:
+			return k.b.NewFPTrunc(x, t)
+		}
+		return k.b.NewFPExt(x, t)
+	case dt.IsUnsigned() || dt == ir.Bool:
+		return k.b.NewUIToFP(x, t)
+	}
+	return k.b.NewSIToFP(x, t)
+}
+
+// rdStoreF converts x of float type t to dt and writes b[i] (integers are
+// truncated toward zero, as the interpreter's conversion does).
+func (k *kernel) rdStoreF(b *buf, i value.Value, x value.Value) {
+	k.store(b, i, k.rdFromF(x, b.dt))
+}
+
+// rdFromF converts a float value to dt's compute type.
+func (k *kernel) rdFromF(x value.Value, dt ir.DType) value.Value {
+	ct := computeType(dt)
+	xt := x.Type().(*types.FloatType)
+	switch {
+	case dt.IsFloat():
+		ft := ct.(*types.FloatType)
+		switch {
+		case ft == xt:
+			return x
+		case ft.Kind == types.FloatKindDouble:
+			return k.b.NewFPExt(x, ft)
+		}
+		return k.b.NewFPTrunc(x, ft)
+	case dt.IsUnsigned():
+		return k.b.NewFPToUI(x, ct)
+	}
+	return k.b.NewFPToSI(x, ct)
+}
+
+// rdF returns the float constant v of type t.
+func rdF(t *types.FloatType, v float64) value.Value { return constant.NewFloat(t, v) }
+
+// rdDims is a tensor shape split into kept and reduced dims after merging
+// neighbouring dims of the same kind: kept dims index the output (row-major,
+// the same order with or without keepdims) and reduced dims are walked per
+// output element.
+type rdDims struct {
+	keptSize, keptStride []int64 // sizes and input strides of kept dims
+	redSize, redStride   []int64 // sizes and input strides of reduced dims
+	lastKept             bool    // the innermost merged dim is kept (size keptSize[len-1], stride 1)
+	count                int64   // elements per group
+	groups               int64   // number of groups (output elements)
+}
+
+// rdSplit merges the dims of shape by reduced[] (dims of size 1 are dropped)
+// and returns the split.
+func rdSplit(shape []int64, reduced []bool) rdDims {
+	type dim struct {
+		size int64
+		red  bool
+	}
+	var ds []dim
+	for i, s := range shape {
+		if s == 1 {
+			continue
+		}
+		if n := len(ds); n > 0 && ds[n-1].red == reduced[i] {
+			ds[n-1].size *= s
+			continue
+		}
+		ds = append(ds, dim{s, reduced[i]})
+	}
+	d := rdDims{count: 1, groups: 1}
+	stride := int64(1)
+	for i := len(ds) - 1; i >= 0; i-- {
+		if ds[i].red {
+			d.redSize = append([]int64{ds[i].size}, d.redSize...)
+			d.redStride = append([]int64{stride}, d.redStride...)
+			d.count *= ds[i].size
+		} else {
+			d.keptSize = append([]int64{ds[i].size}, d.keptSize...)
+			d.keptStride = append([]int64{stride}, d.keptStride...)
+			d.groups *= ds[i].size
+		}
+		stride *= ds[i].size
+	}
+	d.lastKept = len(ds) > 0 && !ds[len(ds)-1].red
+	if ir.NumElements(shape) == 0 {
+		// Empty input: either no groups, or every group is an empty
+		// reduction (only reduced dims are zero), as one flat kept dim.
+		d.groups = ir.NumElements(rdKeptShape(shape, reduced))
+		d.count = 0
+		d.keptSize, d.keptStride = []int64{d.groups}, []int64{0}
+		d.redSize, d.redStride = []int64{0}, []int64{0}
+		d.lastKept = false
+	}
+	return d
+}
+
+// rdKeptShape is shape with reduced dims set to 1.
+func rdKeptShape(shape []int64, reduced []bool) []int64 {
+	out := append([]int64{}, shape...)
+	for i := range out {
+		if reduced[i] {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// rdGroups loops over the kept dims; body gets the input offset of the
+// group's first element and the group's output index.
+func (k *kernel) rdGroups(d rdDims, body func(base, o value.Value)) {
+	k.loopNest(d.keptSize, func(idx []value.Value) {
+		base := k.linear(idx, d.keptStride, 0)
+		o := k.linear(idx, strides(d.keptSize), 0)
+		body(base, o)
+	})
+}
+
+// rdWalk loops over the reduced dims of one group, innermost contiguous
+// when the input's last dim is reduced; body gets the element's input offset.
+func (k *kernel) rdWalk(d rdDims, base value.Value, body func(off value.Value)) {
+	k.loopNest(d.redSize, func(idx []value.Value) {
+		off := k.linear(idx, d.redStride, 0)
+		body(k.rdAdd(base, off))
+	})
+}
+
+// rdAdd adds two i64 values, folding constant zeros.
+func (k *kernel) rdAdd(x, y value.Value) value.Value {
+	if c, ok := x.(*constant.Int); ok && c.X.Sign() == 0 {
+		return y
+	}
+	if c, ok := y.(*constant.Int); ok && c.X.Sign() == 0 {
+		return x
+	}
+	return k.b.NewAdd(x, y)
+}
+
+// rdMul multiplies an i64 value by a constant.
+func (k *kernel) rdMul(x value.Value, c int64) value.Value {
+	if c == 1 {
+		return x
+	}
+	return k.b.NewMul(x, i64(c))
+}
+
+// rdAxis normalises an axis attribute against rank.
+func rdAxis(a int64, rank int) (int, error) {
+	if a < -int64(rank) || a >= int64(rank) {
+		return 0, fmt.Errorf("axis %d is out of range for rank %d", a, rank)
+	}
+	if a < 0 {
+		a += int64(rank)
+	}
+	return int(a), nil
+}
+
+// rdSplitAxis returns the element counts before, along and after axis.
+func rdSplitAxis(shape []int64, axis int) (outer, size, inner int64) {
+	return ir.NumElements(shape[:axis]), shape[axis], ir.NumElements(shape[axis+1:])
+}
+
+// rdNeedFloat refuses non-float data for the float-only ops.
+func rdNeedFloat(b *buf, what string) error {
+	if b == nil {
+		return fmt.Errorf("%s is missing", what)
+	}
+	if !b.dt.IsFloat() || b.dt.Size() < 2 {
+		return fmt.Errorf("%s has dtype %s, want a float type", what, b.dt)
+	}
+	return nil
+}
+
+// rdConstInts reads a constant integer input, or explains that it must be
+// a constant to compile.
+func (k *kernel) rdConstInts(i int, what string) ([]int64, error) {
+	if i >= len(k.in) || k.in[i] == nil {
+		return nil, nil
+	}
+	c := k.in[i].konst
+	if c == nil {
+		return nil, fmt.Errorf("input %d (%s) must be a compile-time constant to compile %s; make it an initializer or run with the interpreter", i, what, k.n.Op)
+	}
+	return c.Int64s(), nil
+}
