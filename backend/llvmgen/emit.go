@@ -61,7 +61,9 @@ func mergeFamilies() map[string]kernelFunc {
 
 // scratchNeeds says how many bytes of arena scratch a node's kernel uses
 // while it runs (an im2col buffer, a transposed copy); ops not listed need none.
-var scratchNeeds = map[string]func(n *ir.Node) int64{}
+var scratchNeeds = map[string]func(n *ir.Node) int64{
+	"Gemm": gemmScratch,
+}
 
 // ScratchBytes is the scratch a node's kernel needs, for backend/plan.
 func ScratchBytes(n *ir.Node) int64 {
