@@ -9,6 +9,10 @@ var miscKernels = map[string]kernelFunc{
 	"NegativeLogLikelihoodLoss": foldOr(nllLossKernel),
 	"SoftmaxCrossEntropyLoss":   foldOr(sceLossKernel),
 
+	"QuantizeLinear":        foldOr(quantizeLinearKernel),
+	"DequantizeLinear":      foldOr(dequantizeLinearKernel),
+	"DynamicQuantizeLinear": foldOr(dynamicQuantizeLinearKernel),
+
 	"Shape":           staticKernel,
 	"Size":            staticKernel,
 	"EyeLike":         staticKernel,

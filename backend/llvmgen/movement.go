@@ -31,6 +31,16 @@ var movementKernels = map[string]kernelFunc{
 	"SpaceToDepth":  indexMapKernel(nil),
 	"Trilu":         indexMapKernel(nil),
 	"CenterCropPad": indexMapKernel(nil),
+	"Compress":      indexMapKernel(nil), // the condition must be a constant: it decides the output shape
+
+	// Runtime indices (gather.go); constant ones use the index map.
+	"Gather":          indexOr(gatherKernel),
+	"GatherElements":  indexOr(gatherElementsKernel),
+	"GatherND":        indexOr(gatherNDKernel),
+	"ReverseSequence": indexOr(reverseSequenceKernel),
+	"ScatterElements": foldOr(scatterElementsKernel),
+	"ScatterND":       foldOr(scatterNDKernel),
+	"OneHot":          foldOr(oneHotKernel),
 }
 
 // indexMapKernel compiles an op by running it once at compile time on
