@@ -1,0 +1,121 @@
+package llvmgen
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/effc/effc/ir"
+)
+
+// softmaxKind selects Softmax, LogSoftmax or Hardmax.
+type softmaxKind int
+
+const (
+	smSoftmax softmaxKind = iota
+	smLogSoftmax
+	smHardmax
+)
+
+// rdLines loops over the 1-D lines of x along axis: body gets the offset of
+// the line's first element and the stride between its elements (a constant
+// 1 when axis is the last dim, so the line loops are contiguous).
+func (k *kernel) rdLines(shape []int64, axis int, body func(base value.Value, size, stride int64)) {
+	outer, size, inner := rdSplitAxis(shape, axis)
+	k.loopNest([]int64{outer, inner}, func(idx []value.Value) {
+		body(k.rdAdd(k.rdMul(idx[0], size*inner), idx[1]), size, inner)
+	})
+}
+
+// softmaxKernel compiles Softmax, LogSoftmax and Hardmax over the axis
+// attribute (default -1, opset-13 single-axis semantics). Softmax subtracts
+// the line maximum before exp (NaN anywhere in a line makes it NaN, as in
+// the interpreter) and sums in the compute type.
+func softmaxKernel(kind softmaxKind) kernelFunc {
+	return func(k *kernel) error {
+		x, y := k.in[0], k.out[0]
+		if err := rdNeedFloat(x, "input 0"); err != nil {
+			return err
+		}
+		if len(x.shape) == 0 {
+			return fmt.Errorf("input 0 is a scalar, want rank >= 1")
+		}
+		axis, err := rdAxis(k.n.AttrInt("axis", -1), len(x.shape))
+		if err != nil {
+			return fmt.Errorf("attribute axis: %w", err)
+		}
+		ft := rdFloat(x.dt)
+		if kind == smHardmax {
+			k.hardmaxLines(x, y, axis)
+			return nil
+		}
+		mSlot, sSlot := k.rdSlot(ft), k.rdSlot(ft)
+		// keepExp stores exp(x - max) in the output and divides it in place;
+		// half outputs recompute it instead of re-reading rounded values.
+		keepExp := kind == smSoftmax && (x.dt == ir.Float32 || x.dt == ir.Float64)
+		k.rdLines(x.shape, axis, func(base value.Value, size, stride int64) {
+			at := func(j value.Value) value.Value { return k.rdAdd(base, k.rdMul(j, stride)) }
+			k.rdSet(mSlot, rdF(ft, math.Inf(-1)))
+			k.loop(size, func(j value.Value) {
+				k.rdSet(mSlot, k.rdMaxNaN(k.rdGet(ft, mSlot), k.load(x, at(j))))
+			})
+			m := k.rdGet(ft, mSlot)
+			k.rdSet(sSlot, rdF(ft, 0))
+			k.loop(size, func(j value.Value) {
+				e := k.call(rdIntrinsic("llvm.exp", m), ft, k.b.NewFSub(k.load(x, at(j)), m))
+				if keepExp {
+					k.store(y, at(j), e)
+				}
+				k.rdSet(sSlot, k.rdFAdd(k.rdGet(ft, sSlot), e))
+			})
+			s := k.rdGet(ft, sSlot)
+			if kind == smLogSoftmax {
+				ls := k.b.NewFAdd(m, k.call(rdIntrinsic("llvm.log", s), ft, s))
+				k.loop(size, func(j value.Value) {
+					k.store(y, at(j), k.b.NewFSub(k.load(x, at(j)), ls))
+				})
+				return
+			}
+			k.loop(size, func(j value.Value) {
+				var e value.Value
+				if keepExp {
+					e = k.load(y, at(j))
+				} else {
+					e = k.call(rdIntrinsic("llvm.exp", m), ft, k.b.NewFSub(k.load(x, at(j)), m))
+				}
+				k.store(y, at(j), k.b.NewFDiv(e, s))
+			})
+		})
+		return nil
+	}
+}
+
+// hardmaxLines writes 1 at the first maximal element of every line and 0
+// elsewhere; a NaN counts as the maximum (the first NaN wins).
+func (k *kernel) hardmaxLines(x, y *buf, axis int) {
+	t := computeType(x.dt)
+	best, bestV := k.rdSlot(types.I64), k.rdSlot(t)
+	one := rdF(rdFloat(y.dt), 1)
+	k.rdLines(x.shape, axis, func(base value.Value, size, stride int64) {
+		at := func(j value.Value) value.Value { return k.rdAdd(base, k.rdMul(j, stride)) }
+		k.rdSet(best, i64(0))
+		k.loop(size, func(j value.Value) {
+			k.store(y, at(j), k.zero(y.dt))
+		})
+		if size == 0 {
+			return
+		}
+		k.rdSet(bestV, k.load(x, base))
+		k.loop(size, func(j value.Value) {
+			v, bv := k.load(x, at(j)), k.rdGet(t, bestV)
+			take := k.b.NewAnd(k.b.NewFCmp(enum.FPredORD, bv, bv),
+				k.b.NewOr(k.b.NewFCmp(enum.FPredOGT, v, bv), k.rdIsNaN(v)))
+			k.rdSet(best, k.b.NewSelect(take, j, k.rdGet(types.I64, best)))
+			k.rdSet(bestV, k.b.NewSelect(take, v, bv))
+		})
+		k.store(y, at(k.rdGet(types.I64, best)), one)
+	})
+}

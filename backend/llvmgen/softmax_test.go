@@ -1,0 +1,35 @@
+package llvmgen_test
+
+import "testing"
+
+func TestSoftmaxCompiled(t *testing.T) {
+	g := rdGraph(t, `  input %x : f32[3,5,17]
+  input %d : f64[4,3]
+  %s = Softmax(%x)
+  %s1 = Softmax(%x) {axis=1}
+  %l = LogSoftmax(%x)
+  %l0 = LogSoftmax(%x) {axis=0}
+  %hm = Hardmax(%x)
+  %hm1 = Hardmax(%x) {axis=-2}
+  %sd = Softmax(%d) {axis=0}
+  %ld = LogSoftmax(%d)
+  output %s
+  output %s1
+  output %l
+  output %l0
+  output %hm
+  output %hm1
+  output %sd
+  output %ld`)
+	rdCheck(t, g, rdInputs(g, 21, false), 1e-4)
+	rdCheck(t, g, rdInputs(g, 22, true), 1e-4) // NaNs and ties
+	h := rdGraph(t, `  input %h : f16[2,9]
+  %s = Softmax(%h)
+  %l = LogSoftmax(%h) {axis=0}
+  %m = Hardmax(%h)
+  output %s
+  output %l
+  output %m`)
+	// f16: within about an f16 ULP; wasm32 waits for the half-conversion builtins.
+	rdCheckOn(t, []string{"x86_64", "arm64"}, h, rdInputs(h, 23, false), 2e-3)
+}
