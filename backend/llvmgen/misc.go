@@ -13,6 +13,8 @@ var miscKernels = map[string]kernelFunc{
 	"DequantizeLinear":      foldOr(dequantizeLinearKernel),
 	"DynamicQuantizeLinear": foldOr(dynamicQuantizeLinearKernel),
 
+	"Resize": resizeKernel,
+
 	"Shape":           staticKernel,
 	"Size":            staticKernel,
 	"EyeLike":         staticKernel,
