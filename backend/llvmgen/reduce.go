@@ -1,7 +1,5 @@
 package llvmgen
 
-import "fmt"
-
 // reduceKernels holds the kernels for reductions, the softmax family,
 // normalization and pooling (this family owns every pooling op).
 var reduceKernels = map[string]kernelFunc{
@@ -29,12 +27,11 @@ var reduceKernels = map[string]kernelFunc{
 	"LRN":                       lrnKernel,
 	"MeanVarianceNormalization": mvnKernel,
 	"LpNormalization":           lpNormKernel,
-	"MaxPool":                   notYet, "AveragePool": notYet, "LpPool": notYet, "GlobalAveragePool": notYet,
-	"GlobalMaxPool": notYet, "GlobalLpPool": notYet, "MaxUnpool": notYet,
-}
-
-// notYet reserves an op for this family while its kernel is being written;
-// compiling it fails with a clear error instead of silently miscompiling.
-func notYet(k *kernel) error {
-	return fmt.Errorf("compiled kernel for %s is not written yet; run it with the interpreter", k.n.Op)
+	"MaxPool":                   maxPoolKernel,
+	"AveragePool":               averagePoolKernel,
+	"LpPool":                    lpPoolKernel,
+	"GlobalAveragePool":         globalPoolKernel("avg"),
+	"GlobalMaxPool":             globalPoolKernel("max"),
+	"GlobalLpPool":              globalPoolKernel("lp"),
+	"MaxUnpool":                 maxUnpoolKernel,
 }
