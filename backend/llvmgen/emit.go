@@ -63,6 +63,7 @@ func mergeFamilies() map[string]kernelFunc {
 // while it runs (an im2col buffer, a transposed copy); ops not listed need none.
 var scratchNeeds = map[string]func(n *ir.Node) int64{
 	"Gemm": gemmScratch,
+	"Conv": convScratch,
 }
 
 // ScratchBytes is the scratch a node's kernel needs, for backend/plan.

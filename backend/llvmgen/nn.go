@@ -1,4 +1,6 @@
 package llvmgen
 
 // nnKernels holds the kernels for convolution and its relatives.
-var nnKernels = map[string]kernelFunc{}
+var nnKernels = map[string]kernelFunc{
+	"Conv": convKernel,
+}
