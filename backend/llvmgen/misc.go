@@ -14,6 +14,9 @@ var miscKernels = map[string]kernelFunc{
 	"DynamicQuantizeLinear": foldOr(dynamicQuantizeLinearKernel),
 
 	"Resize": resizeKernel,
+	"RNN":    rnnKernel,
+	"GRU":    rnnKernel,
+	"LSTM":   rnnKernel,
 
 	"Shape":           staticKernel,
 	"Size":            staticKernel,
