@@ -3,7 +3,9 @@
 //
 //	effc inspect MODEL.onnx [--json]            summarize a model
 //	effc ir MODEL.onnx [--passes LIST] ...      print the IR after a pass pipeline
-//	effc run MODEL.onnx --input FILE ...        run a model on the reference interpreter
+//	effc compile MODEL.onnx --target T ...      compile a model for x86_64, arm64 or wasm32
+//	effc run MODEL.onnx --input FILE ...        run a model on the interpreter (or --target T compiled)
+//	effc bench MODEL.onnx --target T ...        time a compiled model; --peak measures the FMA peak
 //	effc ops [--all]                            list the ops the interpreter supports
 //	effc version                                print the version
 //
@@ -49,7 +51,7 @@ func usagef(format string, args ...any) error {
 }
 
 // commands lists the subcommands in the order 'effc help' shows them.
-var commands = []*command{inspectCmd, irCmd, runCmd, opsCmd, targetsCmd, versionCmd}
+var commands = []*command{inspectCmd, irCmd, compileCmd, runCmd, benchCmd, opsCmd, targetsCmd, versionCmd}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

@@ -8,16 +8,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/effc/effc"
+	"github.com/effc/effc/backend/engine"
+	"github.com/effc/effc/backend/target"
 	"github.com/effc/effc/ir"
+	"github.com/effc/effc/passes"
 )
 
 // runCmd is `effc run`.
 var runCmd = &command{
 	name:    "run",
-	summary: "run a model on the reference interpreter",
-	usage:   "run MODEL.onnx --input FILE [--input NAME=FILE ...] [--output-dir DIR] [--labels FILE.npy]",
+	summary: "run a model on the reference interpreter, or compiled for a target",
+	usage:   "run MODEL.onnx --input FILE [--input NAME=FILE ...] [--output-dir DIR] [--labels FILE.npy] [--target T [--cpu C] [--passes LIST]]",
 	about: `Run loads MODEL.onnx and runs it on effc's reference interpreter. Input
 files are NumPy .npy arrays or ONNX TensorProto .pb files. --input NAME=FILE
 binds input NAME; each --input FILE binds the next graph input, in graph
@@ -30,17 +34,26 @@ first row. With --output-dir it writes every output to DIR/<output>.npy
 (characters other than letters, digits, '.', '-' and '_' in the output name
 become '_'). With --labels, a .npy of integer class labels, it prints the top-1
 accuracy of the first output (argmax over all but the first dimension) against
-the labels.`,
+the labels.
+
+With --target, run compiles the model for that target instead (symbolic
+input dims bound to the sizes of the given inputs, then the --passes
+pipeline) and executes the artifact: natively for x86_64, under
+qemu-aarch64 for arm64, in-process with wazero for wasm32. It prints the same
+summary, preceded by a line naming the target and CPU.`,
 	examples: []string{
 		"effc run testdata/digits/digits.onnx --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy",
 		"effc run testdata/digits/digits.onnx --input image=testdata/digits/test_x.npy --output-dir out",
 		"effc run model.onnx --input test_data_set_0/input_0.pb",
+		"effc run testdata/digits/digits.onnx --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy --target arm64",
 	},
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		var inputs stringList
 		fs.Var(&inputs, "input", "input tensor `FILE` (.npy or .pb), or NAME=FILE; repeatable, plain FILEs bind the unnamed graph inputs in order")
 		outDir := fs.String("output-dir", "", "write each output to `DIR`/<output>.npy")
 		labels := fs.String("labels", "", "integer labels `FILE.npy`: print top-1 accuracy of the first output")
+		tf := addTargetFlags(fs)
+		pipeline := fs.String("passes", passes.DefaultPipeline, "with --target: comma-separated `LIST` of passes and pipelines to run before compiling")
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
 			if err != nil {
@@ -48,6 +61,18 @@ the labels.`,
 			}
 			if len(inputs) == 0 {
 				return usagef("missing --input FILE")
+			}
+			if *tf.target == "" && (*tf.cpu != "" || flagSet(fs, "passes")) {
+				return usagef("--cpu and --passes apply to compiled runs; add --target T")
+			}
+			var spec *target.Spec
+			if *tf.target != "" {
+				if _, err := passes.ParsePipeline(*pipeline); err != nil {
+					return usagef("--passes: %v", err)
+				}
+				if spec, err = effc.Target(*tf.target, *tf.cpu); err != nil {
+					return err
+				}
 			}
 			g, err := effc.Load(path)
 			if err != nil {
@@ -63,7 +88,12 @@ the labels.`,
 					return err
 				}
 			}
-			outs, err := effc.Run(g, feeds)
+			var outs map[string]*ir.Tensor
+			if spec != nil {
+				outs, err = runCompiled(e.stdout, g, feeds, spec, *pipeline)
+			} else {
+				outs, err = effc.Run(g, feeds)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
@@ -95,6 +125,31 @@ the labels.`,
 			return nil
 		}
 	},
+}
+
+// runCompiled binds g's symbolic input dims to the sizes of feeds, runs the
+// pipeline, compiles g for spec and runs it with backend/engine.
+func runCompiled(w io.Writer, g *ir.Graph, feeds map[string]*ir.Tensor, spec *target.Spec, pipeline string) (map[string]*ir.Tensor, error) {
+	if err := effc.CheckInputs(g, feeds); err != nil {
+		return nil, err
+	}
+	bind := map[string][]int64{}
+	for _, v := range g.Inputs {
+		if !v.Type.Ranked || !v.Type.Shape.Static() {
+			bind[v.Name] = feeds[v.Name].Shape
+		}
+	}
+	opts := effc.PrepareOptions{Shapes: bind, Pipeline: pipeline, NoPasses: strings.TrimSpace(pipeline) == ""}
+	if _, err := effc.Prepare(g, opts); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	outs, err := (&engine.Engine{Spec: spec}).Run(g, feeds)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", spec.Name, err)
+	}
+	fmt.Fprintf(w, "target: %s (cpu %s), compiled and run in %.2fs\n", spec.Name, spec.CPU, time.Since(start).Seconds())
+	return outs, nil
 }
 
 // bindInputs reads the --input files and maps them to graph input names:
