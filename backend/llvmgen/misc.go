@@ -13,10 +13,11 @@ var miscKernels = map[string]kernelFunc{
 	"DequantizeLinear":      foldOr(dequantizeLinearKernel),
 	"DynamicQuantizeLinear": foldOr(dynamicQuantizeLinearKernel),
 
-	"Resize": resizeKernel,
-	"RNN":    rnnKernel,
-	"GRU":    rnnKernel,
-	"LSTM":   rnnKernel,
+	"Resize":     resizeKernel,
+	"GridSample": gridSampleKernel,
+	"RNN":        rnnKernel,
+	"GRU":        rnnKernel,
+	"LSTM":       rnnKernel,
 
 	"Shape":           staticKernel,
 	"Size":            staticKernel,
