@@ -18,6 +18,8 @@ var miscKernels = map[string]kernelFunc{
 	"RNN":        rnnKernel,
 	"GRU":        rnnKernel,
 	"LSTM":       rnnKernel,
+	"Einsum":     foldOr(mxEinsumKernel),
+	"Det":        foldOr(mxDetKernel),
 
 	"Shape":           staticKernel,
 	"Size":            staticKernel,
