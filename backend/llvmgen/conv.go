@@ -340,17 +340,40 @@ func (k *kernel) im2col(g *convGeom, xg, col, oh0 value.Value, rows int64) {
 }
 
 // depthwise emits a convolution with one input channel per group (output
-// channel m reads input channel m/mg): per output row, the bias is stored
-// and each kernel tap adds w*x over the valid output columns, a loop opt
-// vectorizes over the output width; then the activation/residual pass.
+// channel m reads input channel m/mg). Per output row, the KH input rows are
+// clamped into the image with their taps' weights zeroed when the row is in
+// the padding, so every column sums all KH*KW taps without branches. The
+// interior columns, where every tap is inside the row, are computed in
+// vector strips (accumulators in registers, bias, residual and activation
+// applied before the one store); the few border columns are scalar with
+// exactly their valid taps.
 func (k *kernel) depthwise(g *convGeom, x, w, bias, res, y *buf, act activation) {
 	mg := g.mg()
 	KH, KW := g.kern[0], g.kern[1]
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
+	sw, dw, pw := g.str[1], g.dil[1], g.padB[1]
+	vw := int64(k.e.cfg.VectorBits / 32)
+	// interior: columns where all taps are valid (for stride-2 vector loads
+	// the element after the last tap must be inside the row too)
+	clo, chi := int64(0), OW
+	vin := W
+	if sw == 2 {
+		vin = W - 1
+	}
+	for kw := int64(0); kw < KW; kw++ {
+		lo, hi := validRange(OW, vin, sw, pw, kw, dw)
+		clo, chi = max(clo, lo), min(chi, hi)
+	}
+	if chi < clo || sw > 2 {
+		clo, chi = 0, 0
+	}
+	if clo+OW-chi > 32 {
+		k.depthwiseRows(g, x, w, bias, res, y, act)
+		return
+	}
 	zero := constant.NewFloat(types.Float, 0)
 	k.loop(g.n*g.m, func(nm value.Value) {
-		// input plane: n*C + m/mg = (nm / M)*C + (nm % M)/mg
 		n := k.b.NewUDiv(nm, i64(g.m))
 		m := k.b.NewURem(nm, i64(g.m))
 		xc := k.gep(x.ptr, k.b.NewMul(k.b.NewAdd(k.b.NewMul(n, i64(g.c)), k.b.NewUDiv(m, i64(mg))), i64(H*W)))
@@ -365,37 +388,104 @@ func (k *kernel) depthwise(g *convGeom, x, w, bias, res, y *buf, act activation)
 		k.loop(OH, func(oh value.Value) {
 			rowOff := k.b.NewMul(k.b.NewAdd(k.b.NewMul(nm, i64(OH)), oh), i64(OW))
 			yrow := k.gep(y.ptr, rowOff)
-			k.fill(yrow, 0, OW, bv)
+			var rrow value.Value
+			if res != nil {
+				rrow = k.gep(res.ptr, rowOff)
+			}
+			rows := make([]value.Value, KH)
+			wk := make([]value.Value, KH*KW)
 			for kh := int64(0); kh < KH; kh++ {
 				ih := k.b.NewAdd(k.b.NewMul(oh, i64(g.str[0])), i64(kh*g.dil[0]-g.padB[0]))
 				ok := k.b.NewICmp(enum.IPredULT, ih, i64(H))
-				k.ifThen(ok, func() {
-					src := k.gep(xc, k.b.NewMul(ih, i64(W)))
+				ihc := k.b.NewSelect(ok, ih, i64(0))
+				rows[kh] = k.gep(xc, k.b.NewMul(ihc, i64(W)))
+				for kw := int64(0); kw < KW; kw++ {
+					wk[kh*KW+kw] = k.b.NewSelect(ok, wts[kh*KW+kw], zero)
+				}
+			}
+			// finish applies the epilogue to nv vectors of width v at
+			// column o and stores them.
+			finish := func(acc []value.Value, o value.Value, v int64) {
+				for j, a := range acc {
+					col := k.b.NewAdd(o, i64(int64(j)*v))
+					var z value.Value = zero
+					if v > 1 {
+						z = constant.NewZeroInitializer(vecType(v))
+					}
+					if rrow != nil {
+						a = k.b.NewFAdd(a, k.loadVec(k.gep(rrow, col), v))
+					}
+					k.storeVec(k.applyAct(act, a, z, v), k.gep(yrow, col), v)
+				}
+			}
+			// strip computes nv vectors of width v starting at column o
+			// (all taps valid).
+			strip := func(o value.Value, nv, v int64) {
+				acc := make([]value.Value, nv)
+				for j := range acc {
+					acc[j] = k.splat(bv, v)
+				}
+				for kh := int64(0); kh < KH; kh++ {
 					for kw := int64(0); kw < KW; kw++ {
-						lo, hi := validRange(OW, W, g.str[1], g.padB[1], kw, g.dil[1])
-						if hi <= lo {
+						wv := k.splat(wk[kh*KW+kw], v)
+						for j := int64(0); j < nv; j++ {
+							col := k.b.NewAdd(o, i64(j*v))
+							iw := k.b.NewAdd(k.b.NewMul(col, i64(sw)), i64(kw*dw-pw))
+							p := k.gep(rows[kh], iw)
+							var xv value.Value
+							if sw == 2 && v > 1 {
+								wide := k.loadVec(p, 2*v)
+								mask := make([]constant.Constant, v)
+								for l := range mask {
+									mask[l] = constant.NewInt(types.I32, int64(2*l))
+								}
+								xv = k.b.NewShuffleVector(wide, constant.NewUndef(vecType(2*v)), constant.NewVector(types.NewVector(uint64(v), types.I32), mask...))
+							} else {
+								xv = k.loadVec(p, v)
+							}
+							acc[j] = k.fma(wv, xv, acc[j], v)
+						}
+					}
+				}
+				finish(acc, o, v)
+			}
+			// border column o (static): scalar with its valid taps only
+			border := func(o int64) {
+				acc := value.Value(bv)
+				for kh := int64(0); kh < KH; kh++ {
+					for kw := int64(0); kw < KW; kw++ {
+						iw := o*sw + kw*dw - pw
+						if iw < 0 || iw >= W {
 							continue
 						}
-						wv := wts[kh*KW+kw]
-						k.loop(hi-lo, func(i value.Value) {
-							o := k.b.NewAdd(i, i64(lo))
-							iw := k.b.NewAdd(k.b.NewMul(o, i64(g.str[1])), i64(kw*g.dil[1]-g.padB[1]))
-							xv := k.b.NewLoad(types.Float, k.gep(src, iw))
-							yp := k.gep(yrow, o)
-							k.b.NewStore(k.fma(wv, xv, k.b.NewLoad(types.Float, yp), 1), yp)
-						})
+						xv := k.b.NewLoad(types.Float, k.gep(rows[kh], i64(iw)))
+						acc = k.fma(wk[kh*KW+kw], xv, acc, 1)
 					}
-				}, nil)
+				}
+				finish([]value.Value{acc}, i64(o), 1)
 			}
-			if res != nil || act.kind != "" {
-				k.loop(OW, func(o value.Value) {
-					yp := k.gep(yrow, o)
-					v := value.Value(k.b.NewLoad(types.Float, yp))
-					if res != nil {
-						v = k.b.NewFAdd(v, k.b.NewLoad(types.Float, k.gep(res.ptr, k.b.NewAdd(rowOff, o))))
-					}
-					k.b.NewStore(k.applyAct(act, v, zero, 1), yp)
-				})
+			for o := int64(0); o < clo; o++ {
+				border(o)
+			}
+			span := chi - clo
+			u := int64(2) // vectors per strip
+			if vw == 1 || sw > 2 {
+				u = 1
+			}
+			if n := span / (u * vw); n > 0 {
+				k.loop(n, func(i value.Value) { strip(k.b.NewAdd(k.b.NewMul(i, i64(u*vw)), i64(clo)), u, vw) })
+			}
+			rest := span % (u * vw)
+			o := clo + span - rest
+			if rest/vw > 0 {
+				strip(i64(o), rest/vw, vw)
+				o += rest / vw * vw
+			}
+			if rest%vw > 0 {
+				strip(i64(o), rest%vw, 1)
+			}
+			for o := max(chi, clo); o < OW; o++ {
+				border(o)
 			}
 		})
 	})
@@ -459,4 +549,67 @@ func (k *kernel) entryAlloca(t types.Type) value.Value {
 	a := ll.NewAlloca(t)
 	entry.Insts = append([]ll.Instruction{a}, entry.Insts...)
 	return a
+}
+
+// depthwiseRows is the depthwise kernel for shapes with many border columns
+// (large strides or kernels): one input channel per group (output
+// channel m reads input channel m/mg): per output row, the bias is stored
+// and each kernel tap adds w*x over the valid output columns, a loop opt
+// vectorizes over the output width; then the activation/residual pass.
+func (k *kernel) depthwiseRows(g *convGeom, x, w, bias, res, y *buf, act activation) {
+	mg := g.mg()
+	KH, KW := g.kern[0], g.kern[1]
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	zero := constant.NewFloat(types.Float, 0)
+	k.loop(g.n*g.m, func(nm value.Value) {
+		// input plane: n*C + m/mg = (nm / M)*C + (nm % M)/mg
+		n := k.b.NewUDiv(nm, i64(g.m))
+		m := k.b.NewURem(nm, i64(g.m))
+		xc := k.gep(x.ptr, k.b.NewMul(k.b.NewAdd(k.b.NewMul(n, i64(g.c)), k.b.NewUDiv(m, i64(mg))), i64(H*W)))
+		var bv value.Value = zero
+		if bias != nil {
+			bv = k.b.NewLoad(types.Float, k.gep(bias.ptr, m))
+		}
+		wts := make([]value.Value, KH*KW)
+		for i := range wts {
+			wts[i] = k.b.NewLoad(types.Float, k.gep(w.ptr, k.b.NewAdd(k.b.NewMul(m, i64(KH*KW)), i64(int64(i)))))
+		}
+		k.loop(OH, func(oh value.Value) {
+			rowOff := k.b.NewMul(k.b.NewAdd(k.b.NewMul(nm, i64(OH)), oh), i64(OW))
+			yrow := k.gep(y.ptr, rowOff)
+			k.fill(yrow, 0, OW, bv)
+			for kh := int64(0); kh < KH; kh++ {
+				ih := k.b.NewAdd(k.b.NewMul(oh, i64(g.str[0])), i64(kh*g.dil[0]-g.padB[0]))
+				ok := k.b.NewICmp(enum.IPredULT, ih, i64(H))
+				k.ifThen(ok, func() {
+					src := k.gep(xc, k.b.NewMul(ih, i64(W)))
+					for kw := int64(0); kw < KW; kw++ {
+						lo, hi := validRange(OW, W, g.str[1], g.padB[1], kw, g.dil[1])
+						if hi <= lo {
+							continue
+						}
+						wv := wts[kh*KW+kw]
+						k.loop(hi-lo, func(i value.Value) {
+							o := k.b.NewAdd(i, i64(lo))
+							iw := k.b.NewAdd(k.b.NewMul(o, i64(g.str[1])), i64(kw*g.dil[1]-g.padB[1]))
+							xv := k.b.NewLoad(types.Float, k.gep(src, iw))
+							yp := k.gep(yrow, o)
+							k.b.NewStore(k.fma(wv, xv, k.b.NewLoad(types.Float, yp), 1), yp)
+						})
+					}
+				}, nil)
+			}
+			if res != nil || act.kind != "" {
+				k.loop(OW, func(o value.Value) {
+					yp := k.gep(yrow, o)
+					v := value.Value(k.b.NewLoad(types.Float, yp))
+					if res != nil {
+						v = k.b.NewFAdd(v, k.b.NewLoad(types.Float, k.gep(res.ptr, k.b.NewAdd(rowOff, o))))
+					}
+					k.b.NewStore(k.applyAct(act, v, zero, 1), yp)
+				})
+			}
+		})
+	})
 }

@@ -53,6 +53,12 @@ func TestConvCompiled(t *testing.T) {
 		gmConv(rng, []int64{1, 12, 11, 13}, []int64{12, 1, 3, 3}, "group=12, pads=[1, 1, 1, 1]", true, true),
 		gmConv(rng, []int64{2, 4, 9, 9}, []int64{8, 1, 3, 3}, "group=4, strides=[2, 2], pads=[1, 0, 1, 2]", true, true),
 		gmConv(rng, []int64{1, 5, 8, 8}, []int64{5, 1, 5, 5}, "group=5, dilations=[2, 1], auto_pad=\"SAME_LOWER\"", false, false),
+		// depthwise vector strips (stride 1 and 2), a 5x5 kernel, and a
+		// stride-3 row wide enough for the per-tap row kernel
+		gmConv(rng, []int64{1, 3, 6, 80}, []int64{3, 1, 3, 3}, "group=3, pads=[1, 1, 1, 1]", true, true),
+		gmConv(rng, []int64{1, 4, 9, 75}, []int64{4, 1, 3, 3}, "group=4, strides=[2, 2], pads=[1, 1, 1, 1]", true, true),
+		gmConv(rng, []int64{1, 2, 9, 41}, []int64{2, 1, 5, 5}, "group=2, pads=[2, 2, 2, 2]", false, true),
+		gmConv(rng, []int64{1, 2, 7, 100}, []int64{2, 1, 3, 3}, "group=2, strides=[3, 3]", true, true),
 		// 1-D, 3-D and runtime weights: scalar or 2-D mapped paths
 		gmConv(rng, []int64{2, 3, 17}, []int64{5, 3, 4}, "strides=[3], pads=[2, 1]", true, true),
 		gmConv(rng, []int64{1, 2, 5, 6, 4}, []int64{3, 2, 2, 3, 2}, "pads=[1, 0, 1, 0, 1, 1]", true, true),
