@@ -73,9 +73,11 @@ func softmaxKernel(kind softmaxKind) kernelFunc {
 			})
 			s := k.rdGet(ft, sSlot)
 			if kind == smLogSoftmax {
-				ls := k.b.NewFAdd(m, k.call(rdIntrinsic("llvm.log", s), ft, s))
+				// (x - max) - log(sum): adding max to log(sum) first would
+				// round it at max's magnitude.
+				ls := k.call(rdIntrinsic("llvm.log", s), ft, s)
 				k.loop(size, func(j value.Value) {
-					k.store(y, at(j), k.b.NewFSub(k.load(x, at(j)), ls))
+					k.store(y, at(j), k.b.NewFSub(k.b.NewFSub(k.load(x, at(j)), m), ls))
 				})
 				return
 			}

@@ -23,6 +23,17 @@ func TestSoftmaxCompiled(t *testing.T) {
   output %ld`)
 	rdCheck(t, g, rdInputs(g, 21, false), 1e-4)
 	rdCheck(t, g, rdInputs(g, 22, true), 1e-4) // NaNs and ties
+	// Large values: log(sum) must not be rounded at the magnitude of max.
+	big := rdGraph(t, `  input %x : f32[2,11]
+  %l = LogSoftmax(%x)
+  %s = Softmax(%x)
+  output %l
+  output %s`)
+	bin := rdInputs(big, 24, false)
+	for i, v := range bin["x"].Data.([]float32) {
+		bin["x"].Data.([]float32)[i] = 10000 + v
+	}
+	rdCheck(t, big, bin, 1e-5)
 	h := rdGraph(t, `  input %h : f16[2,9]
   %s = Softmax(%h)
   %l = LogSoftmax(%h) {axis=0}
