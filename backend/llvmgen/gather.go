@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
 	"github.com/effc/effc/ir"
@@ -310,6 +311,39 @@ func reverseSequenceKernel(k *kernel) error {
 			k.loop(inner, func(e value.Value) {
 				k.mxMove(out, k.b.NewAdd(dBase, e), x, k.b.NewAdd(sBase, e))
 			})
+		})
+	})
+	return nil
+}
+
+// nonZeroKernel: NonZero(X) with a runtime X and the static output shape
+// [rank, count] the graph declares. Coordinates of non-zero elements are
+// written in row-major order; past the static count they are dropped, and
+// unused columns (fewer non-zeros at run time) stay 0.
+func nonZeroKernel(k *kernel) error {
+	x, out := k.in[0], k.out[0]
+	r := int64(len(x.shape))
+	if len(out.shape) != 2 || out.shape[0] != r {
+		return fmt.Errorf("output shape %v, want [%d, count]", out.shape, r)
+	}
+	nz := out.shape[1]
+	k.loop(out.len(), func(i value.Value) { k.b.NewStore(i64(0), k.elemPtr(out, i)) })
+	cnt := k.mxLocal(types.I64, i64(0))
+	xs := strides(x.shape)
+	k.loopNest(x.shape, func(c []value.Value) {
+		v := k.load(x, k.linear(c, xs, 0))
+		var ne value.Value
+		if x.dt.IsFloat() {
+			ne = k.b.NewFCmp(enum.FPredUNE, v, k.zero(x.dt))
+		} else {
+			ne = k.b.NewICmp(enum.IPredNE, v, k.zero(x.dt))
+		}
+		n := k.mxGet(cnt)
+		k.mxIf(k.b.NewAnd(ne, k.b.NewICmp(enum.IPredSLT, n, i64(nz))), func() {
+			for d := int64(0); d < r; d++ {
+				k.b.NewStore(c[d], k.elemPtr(out, k.b.NewAdd(i64(d*nz), n)))
+			}
+			k.mxSet(cnt, k.b.NewAdd(n, i64(1)))
 		})
 	})
 	return nil

@@ -20,6 +20,8 @@ var miscKernels = map[string]kernelFunc{
 	"LSTM":       rnnKernel,
 	"Einsum":     foldOr(mxEinsumKernel),
 	"Det":        foldOr(mxDetKernel),
+	"DFT":        foldOr(dftKernel),
+	"STFT":       foldOr(stftKernel),
 
 	"Shape":           staticKernel,
 	"Size":            staticKernel,
@@ -30,5 +32,5 @@ var miscKernels = map[string]kernelFunc{
 	"HammingWindow":   staticKernel,
 	"BlackmanWindow":  staticKernel,
 	"MelWeightMatrix": staticKernel,
-	"NonZero":         staticKernel,
+	"NonZero":         foldOr(nonZeroKernel),
 }
