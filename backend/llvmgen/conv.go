@@ -491,30 +491,37 @@ func (k *kernel) depthwise(g *convGeom, x, w, bias, res, y *buf, act activation)
 	})
 }
 
-// convScalar is the general direct convolution in the compute type: any
-// rank, dtype and runtime weights. The accumulator lives in an alloca that
-// mem2reg promotes.
-func (k *kernel) convScalar(g *convGeom, x, w, bias, res, y *buf, act activation) {
+// convTerms are the element-level pieces of a direct convolution: how an
+// input and a weight element are read (zero points already subtracted), the
+// accumulator's type and start value per output channel, how products
+// accumulate, and how the finished sum is written.
+type convTerms struct {
+	acc   types.Type
+	x     func(off value.Value) value.Value
+	w     func(m, idx value.Value) value.Value
+	init  func(m value.Value) value.Value
+	madd  func(acc, x, w value.Value) value.Value
+	store func(m, yi, acc value.Value)
+}
+
+// convDirect is the general direct convolution: any rank, dtype, group and
+// runtime weights; positions in the padding contribute nothing. The
+// accumulator lives in an alloca that mem2reg promotes.
+func (k *kernel) convDirect(g *convGeom, xshape, wshape, yshape []int64, t convTerms) {
 	r := len(g.in)
-	ct := computeType(x.dt)
-	acc := k.entryAlloca(ct)
+	acc := k.entryAlloca(t.acc)
 	cg, mg := g.cg(), g.mg()
 	outDims := append([]int64{g.n, g.m}, g.out...)
-	inStr := strides(x.shape)
-	wStr := strides(w.shape)
+	inStr, wStr, yStr := strides(xshape), strides(wshape), strides(yshape)
 	k.loopNest(outDims, func(oi []value.Value) {
 		n, m := oi[0], oi[1]
-		var init value.Value = k.zero(x.dt)
-		if bias != nil {
-			init = k.load(bias, m)
-		}
-		k.b.NewStore(init, acc)
+		k.b.NewStore(t.init(m), acc)
 		gi := k.b.NewUDiv(m, i64(mg))
 		inner := append([]int64{cg}, g.kern...)
 		k.loopNest(inner, func(ki []value.Value) {
 			c := k.b.NewAdd(k.b.NewMul(gi, i64(cg)), ki[0])
 			var ok value.Value = constant.True
-			xoff := k.b.NewAdd(k.b.NewMul(n, i64(inStr[0])), k.b.NewMul(c, i64(inStr[1])))
+			var xoff value.Value = k.b.NewAdd(k.b.NewMul(n, i64(inStr[0])), k.b.NewMul(c, i64(inStr[1])))
 			for d := 0; d < r; d++ {
 				p := k.b.NewAdd(k.b.NewMul(oi[2+d], i64(g.str[d])), k.b.NewSub(k.b.NewMul(ki[1+d], i64(g.dil[d])), i64(g.padB[d])))
 				ok = k.b.NewAnd(ok, k.b.NewICmp(enum.IPredULT, p, i64(g.in[d])))
@@ -526,19 +533,39 @@ func (k *kernel) convScalar(g *convGeom, x, w, bias, res, y *buf, act activation
 				for d := 0; d < r; d++ {
 					widx = k.b.NewAdd(widx, k.b.NewMul(ki[1+d], i64(wStr[2+d])))
 				}
-				prod := k.arith("mul", k.load(x, xoff), k.load(w, widx), x.dt)
-				k.b.NewStore(k.arith("add", k.b.NewLoad(ct, acc), prod, x.dt), acc)
+				k.b.NewStore(t.madd(k.b.NewLoad(t.acc, acc), t.x(xoff), t.w(m, widx)), acc)
 			}, nil)
 		})
-		v := value.Value(k.b.NewLoad(ct, acc))
-		yi := k.linear(oi, strides(y.shape), 0)
-		if res != nil {
-			v = k.arith("add", v, k.load(res, yi), x.dt)
-		}
-		if act.kind != "" && ct == types.Float {
-			v = k.applyAct(act, v, constant.NewFloat(types.Float, 0), 1)
-		}
-		k.store(y, yi, v)
+		t.store(m, k.linear(oi, yStr, 0), k.b.NewLoad(t.acc, acc))
+	})
+}
+
+// convScalar is Conv as a direct convolution in the compute type, with the
+// fused residual and activation.
+func (k *kernel) convScalar(g *convGeom, x, w, bias, res, y *buf, act activation) {
+	ct := computeType(x.dt)
+	k.convDirect(g, x.shape, w.shape, y.shape, convTerms{
+		acc: ct,
+		x:   func(off value.Value) value.Value { return k.load(x, off) },
+		w:   func(_, idx value.Value) value.Value { return k.load(w, idx) },
+		init: func(m value.Value) value.Value {
+			if bias != nil {
+				return k.load(bias, m)
+			}
+			return k.zero(x.dt)
+		},
+		madd: func(acc, xv, wv value.Value) value.Value {
+			return k.arith("add", acc, k.arith("mul", xv, wv, x.dt), x.dt)
+		},
+		store: func(_, yi, v value.Value) {
+			if res != nil {
+				v = k.arith("add", v, k.load(res, yi), x.dt)
+			}
+			if act.kind != "" && ct == types.Float {
+				v = k.applyAct(act, v, constant.NewFloat(types.Float, 0), 1)
+			}
+			k.store(y, yi, v)
+		},
 	})
 }
 

@@ -15,8 +15,10 @@ import (
 
 // linalgKernels holds the kernels for MatMul, Gemm and their quantized forms.
 var linalgKernels = map[string]kernelFunc{
-	"MatMul": matMulKernel,
-	"Gemm":   gemmKernel,
+	"MatMul":        matMulKernel,
+	"Gemm":          gemmKernel,
+	"MatMulInteger": matMulIntegerKernel,
+	"QLinearMatMul": qlinearMatMulKernel,
 }
 
 // sumLoop emits acc = init; for i < n { acc = f(i, acc) } and returns the

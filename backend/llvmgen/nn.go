@@ -2,5 +2,7 @@ package llvmgen
 
 // nnKernels holds the kernels for convolution and its relatives.
 var nnKernels = map[string]kernelFunc{
-	"Conv": convKernel,
+	"Conv":        convKernel,
+	"ConvInteger": convIntegerKernel,
+	"QLinearConv": qlinearConvKernel,
 }
