@@ -15,6 +15,7 @@ var miscKernels = map[string]kernelFunc{
 
 	"Resize":     resizeKernel,
 	"GridSample": gridSampleKernel,
+	"RoiAlign":   foldOr(roiAlignKernel),
 	"RNN":        rnnKernel,
 	"GRU":        rnnKernel,
 	"LSTM":       rnnKernel,

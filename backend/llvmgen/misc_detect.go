@@ -1,0 +1,130 @@
+package llvmgen
+
+import (
+	"fmt"
+
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+)
+
+// roiAlignKernel compiles RoiAlign like interp/detect.go: per roi, output
+// bin and channel, a (runtime-sized when sampling_ratio is 0) grid of
+// bilinear samples reduced by avg or max, in double precision. Samples
+// outside the image contribute four zero-weight terms, as in the reference.
+// Batch indices are clamped into [0, N).
+func roiAlignKernel(k *kernel) error {
+	x, rois, bi, out := k.in[0], k.in[1], k.in[2], k.out[0]
+	if len(x.shape) != 4 || len(rois.shape) != 2 || rois.shape[1] != 4 {
+		return fmt.Errorf("X %v must be [N, C, H, W] and rois %v [R, 4]", x.shape, rois.shape)
+	}
+	mode := k.n.AttrString("mode", "avg")
+	if mode != "avg" && mode != "max" {
+		return fmt.Errorf("mode %q is not avg or max", mode)
+	}
+	ctm := k.n.AttrString("coordinate_transformation_mode", "half_pixel")
+	if ctm != "half_pixel" && ctm != "output_half_pixel" {
+		return fmt.Errorf("coordinate_transformation_mode %q is not supported", ctm)
+	}
+	oh, ow := k.n.AttrInt("output_height", 1), k.n.AttrInt("output_width", 1)
+	sr := k.n.AttrInt("sampling_ratio", 0)
+	ss := float64(k.n.AttrFloat("spatial_scale", 1))
+	if oh <= 0 || ow <= 0 || sr < 0 {
+		return fmt.Errorf("output_height %d, output_width %d, sampling_ratio %d", oh, ow, sr)
+	}
+	N, C, H, W := x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+	nr := rois.shape[0]
+	offset := 0.5
+	if ctm == "output_half_pixel" {
+		offset = 0
+	}
+	one := mxF64c(1)
+	fmax := func(a, b value.Value) value.Value { // math.Max for finite values
+		return k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, b, a), b, a)
+	}
+	k.loop(nr, func(r value.Value) {
+		b := k.mxClamp(k.mxLoadInt(bi, r), 0, N-1)
+		coord := func(i int64) value.Value {
+			v := k.mxLoadF64(rois, k.b.NewAdd(k.b.NewMul(r, i64(4)), i64(i)))
+			return k.b.NewFSub(k.b.NewFMul(v, mxF64c(ss)), mxF64c(offset))
+		}
+		sw, sh, ew, eh := coord(0), coord(1), coord(2), coord(3)
+		var rw, rh value.Value = k.b.NewFSub(ew, sw), k.b.NewFSub(eh, sh)
+		if ctm == "output_half_pixel" {
+			rw, rh = fmax(rw, one), fmax(rh, one)
+		}
+		bw, bh := k.b.NewFDiv(rw, mxF64c(float64(ow))), k.b.NewFDiv(rh, mxF64c(float64(oh)))
+		var gh, gw value.Value = i64(sr), i64(sr)
+		if sr == 0 {
+			gh = k.b.NewFPToSI(k.call("llvm.ceil.f64", f64, k.b.NewFDiv(rh, mxF64c(float64(oh)))), types.I64)
+			gw = k.b.NewFPToSI(k.call("llvm.ceil.f64", f64, k.b.NewFDiv(rw, mxF64c(float64(ow)))), types.I64)
+			gh = k.mxClamp(gh, 0, 1<<16)
+			gw = k.mxClamp(gw, 0, 1<<16)
+		}
+		cnt := k.b.NewMul(gh, gw)
+		count := k.b.NewSIToFP(k.b.NewSelect(k.b.NewICmp(enum.IPredSLT, cnt, i64(1)), i64(1), cnt), f64)
+		ghF, gwF := k.b.NewSIToFP(gh, f64), k.b.NewSIToFP(gw, f64)
+		k.loop(C, func(ch value.Value) {
+			plane := k.b.NewMul(k.b.NewAdd(k.b.NewMul(b, i64(C)), ch), i64(H*W))
+			k.loop(oh, func(ph value.Value) {
+				k.loop(ow, func(pw value.Value) {
+					acc := k.mxLocal(f64, mxF64c(0))
+					first := k.mxLocal(types.I1, constant.True)
+					k.mxLoopV(gh, func(iy value.Value) {
+						yy := k.b.NewFAdd(k.b.NewFAdd(sh, k.b.NewFMul(k.b.NewSIToFP(ph, f64), bh)),
+							k.b.NewFDiv(k.b.NewFMul(k.b.NewFAdd(k.b.NewSIToFP(iy, f64), mxF64c(0.5)), bh), ghF))
+						k.mxLoopV(gw, func(ix value.Value) {
+							xx := k.b.NewFAdd(k.b.NewFAdd(sw, k.b.NewFMul(k.b.NewSIToFP(pw, f64), bw)),
+								k.b.NewFDiv(k.b.NewFMul(k.b.NewFAdd(k.b.NewSIToFP(ix, f64), mxF64c(0.5)), bw), gwF))
+							outside := k.b.NewOr(
+								k.b.NewOr(k.b.NewFCmp(enum.FPredOLT, yy, mxF64c(-1)), k.b.NewFCmp(enum.FPredOGT, yy, mxF64c(float64(H)))),
+								k.b.NewOr(k.b.NewFCmp(enum.FPredOLT, xx, mxF64c(-1)), k.b.NewFCmp(enum.FPredOGT, xx, mxF64c(float64(W)))))
+							// Coordinates clamped into the image before the
+							// integer conversion (the outside case is masked below).
+							y := k.mxFMin(fmax(yy, mxF64c(0)), mxF64c(float64(H)))
+							xv := k.mxFMin(fmax(xx, mxF64c(0)), mxF64c(float64(W)))
+							yl := k.b.NewFPToSI(y, types.I64)
+							xl := k.b.NewFPToSI(xv, types.I64)
+							yEdge := k.b.NewICmp(enum.IPredSGE, yl, i64(H-1))
+							xEdge := k.b.NewICmp(enum.IPredSGE, xl, i64(W-1))
+							yhI := k.b.NewSelect(yEdge, i64(H-1), k.b.NewAdd(yl, i64(1)))
+							xhI := k.b.NewSelect(xEdge, i64(W-1), k.b.NewAdd(xl, i64(1)))
+							ylI := k.b.NewSelect(yEdge, i64(H-1), yl)
+							xlI := k.b.NewSelect(xEdge, i64(W-1), xl)
+							y = k.b.NewSelect(yEdge, mxF64c(float64(H-1)), y)
+							xv = k.b.NewSelect(xEdge, mxF64c(float64(W-1)), xv)
+							ly := k.b.NewFSub(y, k.b.NewSIToFP(ylI, f64))
+							lx := k.b.NewFSub(xv, k.b.NewSIToFP(xlI, f64))
+							hy, hx := k.b.NewFSub(one, ly), k.b.NewFSub(one, lx)
+							idx := [4]value.Value{
+								k.b.NewAdd(k.b.NewMul(ylI, i64(W)), xlI), k.b.NewAdd(k.b.NewMul(ylI, i64(W)), xhI),
+								k.b.NewAdd(k.b.NewMul(yhI, i64(W)), xlI), k.b.NewAdd(k.b.NewMul(yhI, i64(W)), xhI),
+							}
+							wts := [4]value.Value{k.b.NewFMul(hy, hx), k.b.NewFMul(hy, lx), k.b.NewFMul(ly, hx), k.b.NewFMul(ly, lx)}
+							for q := 0; q < 4; q++ {
+								ii := k.b.NewSelect(outside, i64(0), idx[q])
+								wq := k.b.NewSelect(outside, mxF64c(0), wts[q])
+								t := k.b.NewFMul(wq, k.mxLoadF64(x, k.b.NewAdd(plane, ii)))
+								if mode == "avg" {
+									k.mxSet(acc, k.b.NewFAdd(k.mxGet(acc), t))
+									continue
+								}
+								take := k.b.NewOr(k.mxGet(first), k.b.NewFCmp(enum.FPredOGT, t, k.mxGet(acc)))
+								k.mxSet(acc, k.b.NewSelect(take, t, k.mxGet(acc)))
+								k.mxSet(first, constant.False)
+							}
+						})
+					})
+					v := k.mxGet(acc)
+					if mode == "avg" {
+						v = k.b.NewFDiv(v, count)
+					}
+					o := k.b.NewAdd(k.b.NewMul(k.b.NewAdd(k.b.NewMul(k.b.NewAdd(k.b.NewMul(r, i64(C)), ch), i64(oh)), ph), i64(ow)), pw)
+					k.mxStoreF64(out, o, v)
+				})
+			})
+		})
+	})
+	return nil
+}
