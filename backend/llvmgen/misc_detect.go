@@ -7,6 +7,8 @@ import (
 	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
+
+	"github.com/effc/effc/ir"
 )
 
 // roiAlignKernel compiles RoiAlign like interp/detect.go: per roi, output
@@ -122,6 +124,144 @@ func roiAlignKernel(k *kernel) error {
 					}
 					o := k.b.NewAdd(k.b.NewMul(k.b.NewAdd(k.b.NewMul(k.b.NewAdd(k.b.NewMul(r, i64(C)), ch), i64(oh)), ph), i64(ow)), pw)
 					k.mxStoreF64(out, o, v)
+				})
+			})
+		})
+	})
+	return nil
+}
+
+func init() {
+	scratchNeeds["NonMaxSuppression"] = func(n *ir.Node) int64 {
+		if len(n.Inputs) == 0 || n.Inputs[0] == nil || !n.Inputs[0].Type.Ranked || len(n.Inputs[0].Type.Shape) != 3 {
+			return 0
+		}
+		ns := n.Inputs[0].Type.Shape.Sizes()[1]
+		if ns < 0 {
+			return 0
+		}
+		return 9*ns + 8
+	}
+}
+
+// nonMaxSuppressionKernel compiles NonMaxSuppression with runtime boxes,
+// scores and thresholds. The output's row count is the static count the
+// graph declares: rows past the run-time selection stay 0 and selections
+// past it are dropped. Instead of sorting, each step picks the unvisited
+// candidate with the highest score (lowest index on ties, like the
+// interpreter's stable sort) and keeps it unless its IoU with a kept box
+// exceeds the threshold. Scratch: a visited flag per box, then the kept
+// box indices.
+func nonMaxSuppressionKernel(k *kernel) error {
+	boxes, scores, out := k.in[0], k.in[1], k.out[0]
+	if len(boxes.shape) != 3 || boxes.shape[2] != 4 || len(scores.shape) != 3 || len(out.shape) != 2 || out.shape[1] != 3 {
+		return fmt.Errorf("boxes %v, scores %v or output %v have the wrong shape", boxes.shape, scores.shape, out.shape)
+	}
+	nb, ns, nc := boxes.shape[0], boxes.shape[1], scores.shape[1]
+	rows := out.shape[0]
+	center := k.n.AttrInt("center_point_box", 0)
+	nonEmpty := func(i int) *buf {
+		if b := k.mxInput(i); b != nil && b.len() > 0 {
+			return b
+		}
+		return nil
+	}
+	var maxOut value.Value = i64(0)
+	if t := nonEmpty(2); t != nil {
+		maxOut = k.mxLoadInt(t, i64(0))
+	}
+	var iouTh value.Value = mxF64c(0)
+	if t := nonEmpty(3); t != nil {
+		iouTh = k.mxLoadF64(t, i64(0))
+	}
+	scoreT := nonEmpty(4)
+	var scoreTh value.Value
+	if scoreT != nil {
+		scoreTh = k.mxLoadF64(scoreT, i64(0))
+	}
+	visited := k.scratch
+	kept := k.b.NewBitCast(k.b.NewGetElementPtr(types.I8, k.scratch, i64(ns)), types.NewPointer(types.I64))
+	k.loop(out.len(), func(i value.Value) { k.b.NewStore(i64(0), k.elemPtr(out, i)) })
+	nOut := k.mxLocal(types.I64, i64(0))
+	fmin := func(a, b value.Value) value.Value { return k.b.NewSelect(k.b.NewFCmp(enum.FPredOLT, b, a), b, a) }
+	fmax := func(a, b value.Value) value.Value { return k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, b, a), b, a) }
+	corner := func(b, i value.Value) [4]value.Value {
+		base := k.b.NewMul(k.b.NewAdd(k.b.NewMul(b, i64(ns)), i), i64(4))
+		var v [4]value.Value
+		for q := range v {
+			v[q] = k.mxLoadF64(boxes, k.b.NewAdd(base, i64(int64(q))))
+		}
+		if center == 1 {
+			half := func(x value.Value) value.Value { return k.b.NewFDiv(x, mxF64c(2)) }
+			return [4]value.Value{k.b.NewFSub(v[1], half(v[3])), k.b.NewFSub(v[0], half(v[2])), k.b.NewFAdd(v[1], half(v[3])), k.b.NewFAdd(v[0], half(v[2]))}
+		}
+		return [4]value.Value{fmin(v[0], v[2]), fmin(v[1], v[3]), fmax(v[0], v[2]), fmax(v[1], v[3])}
+	}
+	// iouAbove reports IoU(a, b) > th, with IoU 0 for empty intersections
+	// or unions.
+	iouAbove := func(a, b [4]value.Value) value.Value {
+		ih := k.b.NewFSub(fmin(a[2], b[2]), fmax(a[0], b[0]))
+		iw := k.b.NewFSub(fmin(a[3], b[3]), fmax(a[1], b[1]))
+		inter := k.b.NewFMul(ih, iw)
+		area := func(c [4]value.Value) value.Value {
+			return k.b.NewFMul(k.b.NewFSub(c[2], c[0]), k.b.NewFSub(c[3], c[1]))
+		}
+		union := k.b.NewFSub(k.b.NewFAdd(area(a), area(b)), inter)
+		zero := k.b.NewOr(k.b.NewOr(k.b.NewFCmp(enum.FPredOLE, ih, mxF64c(0)), k.b.NewFCmp(enum.FPredOLE, iw, mxF64c(0))),
+			k.b.NewFCmp(enum.FPredOLE, union, mxF64c(0)))
+		iou := k.b.NewSelect(zero, mxF64c(0), k.b.NewFDiv(inter, union))
+		return k.b.NewFCmp(enum.FPredOGT, iou, iouTh)
+	}
+	k.loop(nb, func(b value.Value) {
+		k.loop(nc, func(c value.Value) {
+			sBase := k.b.NewMul(k.b.NewAdd(k.b.NewMul(b, i64(nc)), c), i64(ns))
+			score := func(i value.Value) value.Value { return k.mxLoadF64(scores, k.b.NewAdd(sBase, i)) }
+			k.loop(ns, func(i value.Value) {
+				var skip value.Value = constant.False
+				if scoreT != nil {
+					skip = k.b.NewXor(k.b.NewFCmp(enum.FPredOGT, score(i), scoreTh), constant.True)
+				}
+				k.b.NewStore(k.b.NewZExt(skip, types.I8), k.b.NewGetElementPtr(types.I8, visited, i))
+			})
+			nKept := k.mxLocal(types.I64, i64(0))
+			k.loop(ns, func(_ value.Value) {
+				k.mxIf(k.b.NewICmp(enum.IPredSLT, k.mxGet(nKept), maxOut), func() {
+					best := k.mxLocal(types.I64, i64(-1))
+					bestS := k.mxLocal(f64, mxF64c(0))
+					k.loop(ns, func(i value.Value) {
+						free := k.b.NewICmp(enum.IPredEQ, k.b.NewLoad(types.I8, k.b.NewGetElementPtr(types.I8, visited, i)), constant.NewInt(types.I8, 0))
+						k.mxIf(free, func() {
+							s := score(i)
+							better := k.b.NewOr(k.b.NewICmp(enum.IPredSLT, k.mxGet(best), i64(0)), k.b.NewFCmp(enum.FPredOGT, s, k.mxGet(bestS)))
+							k.mxIf(better, func() {
+								k.mxSet(best, i)
+								k.mxSet(bestS, s)
+							})
+						})
+					})
+					bi := k.mxGet(best)
+					k.mxIf(k.b.NewICmp(enum.IPredSGE, bi, i64(0)), func() {
+						k.b.NewStore(constant.NewInt(types.I8, 1), k.b.NewGetElementPtr(types.I8, visited, bi))
+						cb := corner(b, bi)
+						ok := k.mxLocal(types.I1, constant.True)
+						k.mxLoopV(k.mxGet(nKept), func(j value.Value) {
+							kj := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, kept, j))
+							k.mxSet(ok, k.b.NewAnd(k.mxGet(ok), k.b.NewXor(iouAbove(cb, corner(b, kj)), constant.True)))
+						})
+						k.mxIf(k.mxGet(ok), func() {
+							n := k.mxGet(nKept)
+							k.b.NewStore(bi, k.b.NewGetElementPtr(types.I64, kept, n))
+							k.mxSet(nKept, k.b.NewAdd(n, i64(1)))
+							row := k.mxGet(nOut)
+							k.mxIf(k.b.NewICmp(enum.IPredSLT, row, i64(rows)), func() {
+								base := k.b.NewMul(row, i64(3))
+								k.b.NewStore(b, k.elemPtr(out, base))
+								k.b.NewStore(c, k.elemPtr(out, k.b.NewAdd(base, i64(1))))
+								k.b.NewStore(bi, k.elemPtr(out, k.b.NewAdd(base, i64(2))))
+							})
+							k.mxSet(nOut, k.b.NewAdd(row, i64(1)))
+						})
+					})
 				})
 			})
 		})
