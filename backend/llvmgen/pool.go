@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
@@ -106,45 +107,139 @@ func rdPoolGeometry(n *ir.Node, x, y *buf) (*rdPoolGeom, error) {
 // the plane, pos its input coordinates.
 type rdPoolVisit func(off value.Value, pos []value.Value)
 
-// rdPool loops over every (n, c) plane and output position of g; for each
-// window it calls begin, visit for each element inside the input (row-major
-// window order, as the interpreter), and end with the output index within
-// the plane and the output coordinates.
-func (k *kernel) rdPool(g *rdPoolGeom, planes int64, begin func(), visit func(plane value.Value, off value.Value, pos []value.Value), end func(plane, o value.Value, opos []value.Value)) {
-	r := len(g.in)
-	inStr := strides(g.in)
-	tabs := make([][2]value.Value, r)
-	for d := 0; d < r; d++ {
+// rdPoolFns are the callbacks of a windowed pool: begin starts a window,
+// visit sees each window element inside the input (row-major window order,
+// as the interpreter) with its offset in the plane and input coordinates,
+// and end finishes the window at output index o within the plane.
+type rdPoolFns struct {
+	begin func()
+	visit func(plane, off value.Value, pos []value.Value)
+	end   func(plane, o value.Value, opos []value.Value)
+}
+
+// rdPoolTables holds the per-dim kernel-offset bound tables (nil where the
+// dim's windows are all full).
+func (k *kernel) rdPoolTables(g *rdPoolGeom) [][2]value.Value {
+	tabs := make([][2]value.Value, len(g.in))
+	for d := range g.in {
 		if !g.full[d] {
 			tabs[d] = [2]value.Value{k.constTable(g.klo[d], true), k.constTable(g.khi[d], true)}
 		}
 	}
+	return tabs
+}
+
+// rdKRange loops over the kernel offsets along dim d whose input position
+// is inside the input for output position od.
+func (k *kernel) rdKRange(g *rdPoolGeom, tabs [][2]value.Value, d int, od value.Value, body func(kk value.Value)) {
+	if g.full[d] {
+		k.loop(g.kernel[d], body)
+		return
+	}
+	lo := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, tabs[d][0], od))
+	hi := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, tabs[d][1], od))
+	k.rdLoop(lo, hi, body)
+}
+
+// rdPoolWindow emits one window: output coordinates oidx of plane pl.
+func (k *kernel) rdPoolWindow(g *rdPoolGeom, tabs [][2]value.Value, pl value.Value, oidx []value.Value, fns rdPoolFns) {
+	r := len(g.in)
+	inStr := strides(g.in)
+	fns.begin()
+	pos := make([]value.Value, r)
+	var rec func(d int, off value.Value)
+	rec = func(d int, off value.Value) {
+		if d == r {
+			fns.visit(pl, off, append([]value.Value{}, pos...))
+			return
+		}
+		start := k.b.NewSub(k.rdMul(oidx[d], g.strides[d]), i64(g.padBegin[d]))
+		k.rdKRange(g, tabs, d, oidx[d], func(kk value.Value) {
+			p := k.rdAdd(start, k.rdMul(kk, g.dils[d]))
+			pos[d] = p
+			rec(d+1, k.rdAdd(off, k.rdMul(p, inStr[d])))
+		})
+	}
+	rec(0, i64(0))
+	fns.end(pl, k.linear(oidx, strides(g.out), 0), oidx)
+}
+
+// rdPool loops over every (n, c) plane and output position of g and emits
+// each window with rdPoolWindow.
+func (k *kernel) rdPool(g *rdPoolGeom, planes int64, fns rdPoolFns) {
+	tabs := k.rdPoolTables(g)
 	k.loop(planes, func(pl value.Value) {
-		k.loopNest(g.out, func(oidx []value.Value) {
-			begin()
-			pos := make([]value.Value, r)
-			var rec func(d int, off value.Value)
-			rec = func(d int, off value.Value) {
-				if d == r {
-					visit(pl, off, append([]value.Value{}, pos...))
-					return
-				}
-				start := k.b.NewSub(k.rdMul(oidx[d], g.strides[d]), i64(g.padBegin[d]))
-				step := func(kk value.Value) {
-					p := k.rdAdd(start, k.rdMul(kk, g.dils[d]))
-					pos[d] = p
-					rec(d+1, k.rdAdd(off, k.rdMul(p, inStr[d])))
-				}
-				if g.full[d] {
-					k.loop(g.kernel[d], step)
-					return
-				}
-				lo := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, tabs[d][0], oidx[d]))
-				hi := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, tabs[d][1], oidx[d]))
-				k.rdLoop(lo, hi, step)
+		k.loopNest(g.out, func(oidx []value.Value) { k.rdPoolWindow(g, tabs, pl, oidx, fns) })
+	})
+}
+
+// rdInterior returns the output columns [lo, hi) of a 2-D pool whose
+// windows lie entirely inside the input along the last dim.
+func rdInterior(g *rdPoolGeom) (lo, hi int64) {
+	d := len(g.in) - 1
+	s, pb, span := g.strides[d], g.padBegin[d], (g.kernel[d]-1)*g.dils[d]
+	lo = (pb + s - 1) / s
+	last := g.in[d] - 1 - span + pb // largest ow*s allowed
+	if last < 0 {
+		return 0, 0
+	}
+	hi = min(last/s+1, g.out[d])
+	return lo, max(lo, hi)
+}
+
+// rdPoolRows is the fast path of 2-D fp32/f64 MaxPool (without Indices)
+// and AveragePool: the interior output columns of each output row are
+// computed as whole rows — for each kernel tap, one loop over the columns
+// that combines x into the output row — so the column loop vectorizes
+// (strided loads for stride 2). Border columns use the window path. first
+// combines the row's first tap (it initialises), comb the others, and
+// fin (may be nil) finishes an interior element given the output row.
+func (k *kernel) rdPoolRows(g *rdPoolGeom, x, y *buf, fns rdPoolFns,
+	comb func(acc, v value.Value) value.Value, fin func(acc, oh value.Value) value.Value) {
+	tabs := k.rdPoolTables(g)
+	lo, hi := rdInterior(g)
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	inP, outP := H*W, OH*OW
+	k.loop(x.shape[0]*x.shape[1], func(pl value.Value) {
+		k.loop(OH, func(oh value.Value) {
+			cols := func(from, n int64) {
+				k.loop(n, func(i value.Value) {
+					k.rdPoolWindow(g, tabs, pl, []value.Value{oh, k.rdAdd(i, i64(from))}, fns)
+				})
 			}
-			rec(0, i64(0))
-			end(pl, k.linear(oidx, strides(g.out), 0), oidx)
+			cols(0, lo)
+			orow := k.rdAdd(k.rdMul(pl, outP), k.rdMul(oh, OW))
+			hstart := k.b.NewSub(k.rdMul(oh, g.strides[0]), i64(g.padBegin[0]))
+			var khFirst value.Value = i64(0)
+			if !g.full[0] {
+				khFirst = k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, tabs[0][0], oh))
+			}
+			k.rdKRange(g, tabs, 0, oh, func(kh value.Value) {
+				ih := k.rdAdd(hstart, k.rdMul(kh, g.dils[0]))
+				irow := k.rdAdd(k.rdMul(pl, inP), k.rdMul(ih, W))
+				firstRow := k.b.NewICmp(enum.IPredEQ, kh, khFirst)
+				for kw := int64(0); kw < g.kernel[1]; kw++ {
+					col := kw*g.dils[1] - g.padBegin[1]
+					first := value.Value(firstRow)
+					if kw > 0 {
+						first = constant.False
+					}
+					k.loop(hi-lo, func(i value.Value) {
+						ow := k.rdAdd(i, i64(lo))
+						v := k.load(x, k.rdAdd(irow, k.rdAdd(k.rdMul(ow, g.strides[1]), i64(col))))
+						o := k.rdAdd(orow, ow)
+						k.store(y, o, k.b.NewSelect(first, v, comb(k.load(y, o), v)))
+					})
+				}
+			})
+			if fin != nil {
+				k.loop(hi-lo, func(i value.Value) {
+					o := k.rdAdd(orow, k.rdAdd(i, i64(lo)))
+					k.store(y, o, fin(k.load(y, o), oh))
+				})
+			}
+			cols(hi, OW-hi)
 		})
 	})
 }
@@ -190,10 +285,10 @@ func maxPoolKernel(k *kernel) error {
 	if x.dt.IsFloat() {
 		init = rdF(t.(*types.FloatType), math.Inf(-1))
 	}
-	k.rdPool(g, x.shape[0]*x.shape[1], func() {
+	fns := rdPoolFns{begin: func() {
 		k.rdSet(best, init)
 		k.rdSet(bestI, i64(-1))
-	}, func(pl, off value.Value, pos []value.Value) {
+	}, visit: func(pl, off value.Value, pos []value.Value) {
 		v := k.load(x, k.rdAdd(k.rdMul(pl, inP), off))
 		b, bi := k.rdGet(t, best), k.rdGet(types.I64, bestI)
 		take := k.b.NewOr(gt(v, b), k.b.NewICmp(enum.IPredSLT, bi, i64(0)))
@@ -203,14 +298,39 @@ func maxPoolKernel(k *kernel) error {
 			num = k.linear(pos, cm, 0)
 		}
 		k.rdSet(bestI, k.b.NewSelect(take, num, bi))
-	}, func(pl, o value.Value, _ []value.Value) {
+	}, end: func(pl, o value.Value, _ []value.Value) {
 		oi := k.rdAdd(k.rdMul(pl, outP), o)
 		k.store(y, oi, k.rdGet(t, best))
 		if ind != nil {
 			k.store(ind, oi, k.b.NewAdd(k.rdMul(pl, inP), k.rdGet(types.I64, bestI)))
 		}
-	})
+	}}
+	if ind == nil && rdRowsOK(g, x) {
+		// Strict > keeps the first maximal element, as the window path does.
+		k.rdPoolRows(g, x, y, fns, func(acc, v value.Value) value.Value {
+			return k.b.NewSelect(gt(v, acc), v, acc)
+		}, nil)
+		return nil
+	}
+	k.rdPool(g, x.shape[0]*x.shape[1], fns)
 	return nil
+}
+
+// rdRowsOK reports whether rdPoolRows applies: 2-D, fp32/f64, some
+// interior columns, and no output row whose window misses the input.
+func rdRowsOK(g *rdPoolGeom, x *buf) bool {
+	if len(g.in) != 2 || (x.dt != ir.Float32 && x.dt != ir.Float64) {
+		return false
+	}
+	if lo, hi := rdInterior(g); hi <= lo {
+		return false
+	}
+	for o := range g.klo[0] {
+		if g.klo[0][o] >= g.khi[0][o] {
+			return false
+		}
+	}
+	return true
 }
 
 // averagePoolKernel compiles AveragePool; count_include_pad counts the
@@ -223,7 +343,7 @@ func averagePoolKernel(k *kernel) error {
 			return k.b.NewFDiv(s, padded)
 		}
 		return k.b.NewFDiv(s, valid)
-	})
+	}, true, include)
 }
 
 // lpPoolKernel compiles LpPool: (Σ|x|^p)^(1/p) over each window.
@@ -233,7 +353,7 @@ func lpPoolKernel(k *kernel) error {
 		return fmt.Errorf("p = %d, want > 0", p)
 	}
 	step, final := k.rdLpParts(p)
-	return k.rdSumPool(step, func(s, _, _ value.Value) value.Value { return final(s) })
+	return k.rdSumPool(step, func(s, _, _ value.Value) value.Value { return final(s) }, false, false)
 }
 
 // rdLpParts returns the per-element term |v|^p and the final s^(1/p).
@@ -251,8 +371,10 @@ func (k *kernel) rdLpParts(p int64) (func(v value.Value) value.Value, func(s val
 }
 
 // rdSumPool is a windowed float pool that sums term(x) over each window
-// and writes final(sum, valid count, padded count).
-func (k *kernel) rdSumPool(term func(v value.Value) value.Value, final func(s, valid, padded value.Value) value.Value) error {
+// and writes final(sum, valid count, padded count). average selects the
+// AveragePool row fast path (rdPoolRows), dividing interior elements by the
+// padded (include) or valid element count.
+func (k *kernel) rdSumPool(term func(v value.Value) value.Value, final func(s, valid, padded value.Value) value.Value, average, include bool) error {
 	x, y := k.in[0], k.out[0]
 	if err := rdNeedFloat(x, "input 0 (X)"); err != nil {
 		return err
@@ -268,14 +390,14 @@ func (k *kernel) rdSumPool(term func(v value.Value) value.Value, final func(s, v
 	for d := range g.in {
 		padTabs[d] = k.constTable(g.padded[d], true)
 	}
-	k.rdPool(g, x.shape[0]*x.shape[1], func() {
+	fns := rdPoolFns{begin: func() {
 		k.rdSet(sum, rdF(ft, 0))
 		k.rdSet(cnt, i64(0))
-	}, func(pl, off value.Value, _ []value.Value) {
+	}, visit: func(pl, off value.Value, _ []value.Value) {
 		v := k.rdLoadF(x, k.rdAdd(k.rdMul(pl, inP), off), ft)
 		k.rdSet(sum, k.rdFAdd(k.rdGet(ft, sum), term(v)))
 		k.rdSet(cnt, k.b.NewAdd(k.rdGet(types.I64, cnt), i64(1)))
-	}, func(pl, o value.Value, opos []value.Value) {
+	}, end: func(pl, o value.Value, opos []value.Value) {
 		var padded value.Value = i64(1)
 		for d := range opos {
 			pd := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, padTabs[d], opos[d]))
@@ -284,7 +406,26 @@ func (k *kernel) rdSumPool(term func(v value.Value) value.Value, final func(s, v
 		valid := k.b.NewSIToFP(k.rdGet(types.I64, cnt), ft)
 		r := final(k.rdGet(ft, sum), valid, k.b.NewSIToFP(padded, ft))
 		k.rdStoreF(y, k.rdAdd(k.rdMul(pl, outP), o), r)
-	})
+	}}
+	if average && rdRowsOK(g, x) {
+		// Interior elements: the whole kernel width is inside the input.
+		div := make([]int64, g.out[0])
+		for o := range div {
+			if include {
+				div[o] = g.padded[0][o] * g.kernel[1]
+			} else {
+				div[o] = (g.khi[0][o] - g.klo[0][o]) * g.kernel[1]
+			}
+		}
+		divTab := k.constTable(div, true)
+		k.rdPoolRows(g, x, y, fns, func(acc, v value.Value) value.Value { return k.b.NewFAdd(acc, v) },
+			func(acc, oh value.Value) value.Value {
+				d := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, divTab, oh))
+				return k.b.NewFDiv(acc, k.b.NewSIToFP(d, ft))
+			})
+		return nil
+	}
+	k.rdPool(g, x.shape[0]*x.shape[1], fns)
 	return nil
 }
 

@@ -25,6 +25,12 @@ func TestPoolCompiled(t *testing.T) {
   %m3 = MaxPool(%w) {kernel_shape=[2, 3, 2], strides=[2, 1, 2]}
   %a3 = AveragePool(%w) {kernel_shape=[3, 2, 3], pads=[1, 0, 1, 1, 1, 1], count_include_pad=1}
   %g3 = GlobalAveragePool(%w)
+  %mf = MaxPool(%x) {kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]}
+  %md = MaxPool(%x) {kernel_shape=[2, 2], dilations=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1, strides=[2, 1]}
+  %ad = AveragePool(%x) {kernel_shape=[2, 3], pads=[1, 2, 0, 2], strides=[1, 2], count_include_pad=1}
+  output %mf
+  output %md
+  output %ad
   output %mp
   output %mi
   output %mc
@@ -57,6 +63,10 @@ func TestMaxPoolCompiledInt8AndNaN(t *testing.T) {
   %sm = MaxPool(%s) {kernel_shape=[2, 2], ceil_mode=1, strides=[2, 2]}
   %xm, %xi = MaxPool(%x) {kernel_shape=[2, 3], pads=[1, 1, 1, 1]}
   %gm = GlobalMaxPool(%x)
+  %xf = MaxPool(%x) {kernel_shape=[2, 3], pads=[1, 1, 1, 1]}
+  %xa = AveragePool(%x) {kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2]}
+  output %xf
+  output %xa
   output %qm
   output %qi
   output %sm
@@ -64,4 +74,13 @@ func TestMaxPoolCompiledInt8AndNaN(t *testing.T) {
   output %xi
   output %gm`)
 	rdCheck(t, g, rdInputs(g, 42, true), 1e-4) // NaNs and ties in %x
+}
+
+func TestPoolCompiledF64Rows(t *testing.T) {
+	g := rdGraph(t, `  input %x : f64[1,2,13,17]
+  %m = MaxPool(%x) {kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]}
+  %a = AveragePool(%x) {kernel_shape=[5, 4], strides=[1, 3], pads=[2, 1, 2, 3]}
+  output %m
+  output %a`)
+	rdCheck(t, g, rdInputs(g, 43, false), 1e-4)
 }
