@@ -640,3 +640,130 @@ func (k *kernel) depthwiseRows(g *convGeom, x, w, bias, res, y *buf, act activat
 		})
 	})
 }
+
+// convTransposeGeom computes ConvTranspose's geometry (like the
+// interpreter's): input/kernel sizes, strides, dilations, the pads and the
+// output sizes from pads/auto_pad, output_padding and output_shape. Here
+// in is the smaller side: input position i and kernel offset k land at
+// output i*stride - padB + k*dilation.
+func convTransposeGeom(n *ir.Node, xs, ws []int64) (*convGeom, error) {
+	if len(xs) < 3 || len(ws) != len(xs) {
+		return nil, fmt.Errorf("ConvTranspose shapes %v and %v: want equal ranks >= 3", xs, ws)
+	}
+	r := len(xs) - 2
+	g := &convGeom{n: xs[0], c: xs[1], group: n.AttrInt("group", 1)}
+	if g.group <= 0 || g.c%g.group != 0 || ws[0] != g.c {
+		return nil, fmt.Errorf("group %d does not fit X %v and W %v", g.group, xs, ws)
+	}
+	g.m = ws[1] * g.group
+	g.in, g.kern = xs[2:], ws[2:]
+	ones := make([]int64, r)
+	for i := range ones {
+		ones[i] = 1
+	}
+	g.str = n.AttrInts("strides", ones)
+	g.dil = n.AttrInts("dilations", ones)
+	outPad := n.AttrInts("output_padding", make([]int64, r))
+	outShape := n.AttrInts("output_shape", nil)
+	if len(outShape) == r+2 {
+		outShape = outShape[2:]
+	}
+	if len(g.str) != r || len(g.dil) != r || len(outPad) != r || (outShape != nil && len(outShape) != r) {
+		return nil, fmt.Errorf("strides %v, dilations %v, output_padding %v, output_shape %v: want %d values", g.str, g.dil, outPad, outShape, r)
+	}
+	g.padB, g.padE, g.out = make([]int64, r), make([]int64, r), make([]int64, r)
+	full := func(i int) int64 { return g.str[i]*(g.in[i]-1) + outPad[i] + (g.kern[i]-1)*g.dil[i] + 1 }
+	switch ap := n.AttrString("auto_pad", "NOTSET"); ap {
+	case "SAME_UPPER", "SAME_LOWER":
+		for i := 0; i < r; i++ {
+			o := g.in[i] * g.str[i]
+			if outShape != nil {
+				o = outShape[i]
+			}
+			total := full(i) - o
+			g.padB[i] = total / 2
+			if ap == "SAME_LOWER" {
+				g.padB[i] = total - total/2
+			}
+			g.padE[i] = total - g.padB[i]
+			g.out[i] = o
+		}
+	case "NOTSET", "", "VALID":
+		pads := make([]int64, 2*r)
+		if ap != "VALID" {
+			pads = n.AttrInts("pads", pads)
+		}
+		if len(pads) != 2*r {
+			return nil, fmt.Errorf("pads %v: want %d values", pads, 2*r)
+		}
+		copy(g.padB, pads[:r])
+		copy(g.padE, pads[r:])
+		for i := 0; i < r; i++ {
+			if outShape != nil {
+				g.out[i] = outShape[i]
+			} else {
+				g.out[i] = full(i) - g.padB[i] - g.padE[i]
+			}
+		}
+	default:
+		return nil, fmt.Errorf("auto_pad %q", ap)
+	}
+	return g, nil
+}
+
+// convTransposeKernel is ConvTranspose as a gather: output position o of
+// channel m sums x[c, i] * w[c, m % mg, k] over the group's channels and the
+// kernel offsets k for which o + padB - k*dilation is a non-negative
+// multiple of the stride, i = that / stride, inside the input.
+func convTransposeKernel(k *kernel) error {
+	x, w, y := k.in[0], k.in[1], k.out[0]
+	var bias *buf
+	if len(k.in) > 2 {
+		bias = k.in[2]
+	}
+	g, err := convTransposeGeom(k.n, x.shape, w.shape)
+	if err != nil {
+		return err
+	}
+	r := len(g.in)
+	ct := computeType(x.dt)
+	acc := k.entryAlloca(ct)
+	cg, mg := g.cg(), g.mg()
+	inStr, wStr, yStr := strides(x.shape), strides(w.shape), strides(y.shape)
+	k.loopNest(append([]int64{g.n, g.m}, g.out...), func(oi []value.Value) {
+		n, m := oi[0], oi[1]
+		var init value.Value = k.zero(x.dt)
+		if bias != nil {
+			init = k.load(bias, m)
+		}
+		k.b.NewStore(init, acc)
+		gi := k.b.NewUDiv(m, i64(mg))
+		mc := k.b.NewURem(m, i64(mg))
+		k.loopNest(append([]int64{cg}, g.kern...), func(ki []value.Value) {
+			c := k.b.NewAdd(k.b.NewMul(gi, i64(cg)), ki[0])
+			var ok value.Value = constant.True
+			var xoff value.Value = k.b.NewAdd(k.b.NewMul(n, i64(inStr[0])), k.b.NewMul(c, i64(inStr[1])))
+			for d := 0; d < r; d++ {
+				t := k.b.NewSub(k.b.NewAdd(oi[2+d], i64(g.padB[d])), k.b.NewMul(ki[1+d], i64(g.dil[d])))
+				ok = k.b.NewAnd(ok, k.b.NewICmp(enum.IPredSGE, t, i64(0)))
+				var i value.Value = t
+				if g.str[d] != 1 {
+					ok = k.b.NewAnd(ok, k.b.NewICmp(enum.IPredEQ, k.b.NewSRem(t, i64(g.str[d])), i64(0)))
+					i = k.b.NewSDiv(t, i64(g.str[d]))
+				}
+				ok = k.b.NewAnd(ok, k.b.NewICmp(enum.IPredSLT, i, i64(g.in[d])))
+				xoff = k.b.NewAdd(xoff, k.b.NewMul(i, i64(inStr[2+d])))
+			}
+			k.ifThen(ok, func() {
+				var widx value.Value = k.b.NewAdd(k.b.NewMul(c, i64(wStr[0])), k.b.NewMul(mc, i64(wStr[1])))
+				for d := 0; d < r; d++ {
+					widx = k.b.NewAdd(widx, k.b.NewMul(ki[1+d], i64(wStr[2+d])))
+				}
+				prod := k.arith("mul", k.load(x, xoff), k.load(w, widx), x.dt)
+				k.b.NewStore(k.arith("add", k.b.NewLoad(ct, acc), prod, x.dt), acc)
+			}, nil)
+		})
+		k.store(y, k.linear(oi, yStr, 0), k.b.NewLoad(ct, acc))
+	})
+	return nil
+}

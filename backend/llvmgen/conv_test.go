@@ -12,6 +12,12 @@ import (
 // gmConv builds Conv(x, w, b?) with attrs (effir attribute text without
 // braces); constW makes the weight (and bias) constants.
 func gmConv(rng *rand.Rand, xs, ws []int64, attrs string, bias, constW bool) gmCase {
+	return gmConvOp(rng, "Conv", xs, ws, attrs, bias, constW)
+}
+
+// gmConvOp is gmConv for Conv or ConvTranspose (whose bias has W's dim 1
+// times group entries, given as the bias length in ws for simplicity).
+func gmConvOp(rng *rand.Rand, op string, xs, ws []int64, attrs string, bias, constW bool) gmCase {
 	x, w := gmRand(rng, xs), gmRand(rng, ws)
 	in := map[string]*ir.Tensor{"x": x}
 	var sb strings.Builder
@@ -27,14 +33,18 @@ func gmConv(rng *rand.Rand, xs, ws []int64, attrs string, bias, constW bool) gmC
 	decl("w", w)
 	args := "%x, %w"
 	if bias {
-		decl("b", gmRand(rng, []int64{ws[0]}))
+		nb := ws[0]
+		if op == "ConvTranspose" {
+			nb = ws[1] * groupOf(attrs)
+		}
+		decl("b", gmRand(rng, []int64{nb}))
 		args += ", %b"
 	}
 	if attrs != "" {
 		attrs = " {" + attrs + "}"
 	}
-	fmt.Fprintf(&sb, "  %%y = Conv(%s)%s  @conv\n  output %%y\n}\n", args, attrs)
-	return gmCase{name: fmt.Sprintf("conv_x%v_w%v_%s_b%v_c%v", xs, ws, strings.NewReplacer(" ", "", ",", "_", "=", "").Replace(attrs), bias, constW), src: sb.String(), inputs: in}
+	fmt.Fprintf(&sb, "  %%y = %s(%s)%s  @conv\n  output %%y\n}\n", op, args, attrs)
+	return gmCase{name: fmt.Sprintf(op+"_x%v_w%v_%s_b%v_c%v", xs, ws, strings.NewReplacer(" ", "", ",", "_", "=", "").Replace(attrs), bias, constW), src: sb.String(), inputs: in}
 }
 
 func TestConvCompiled(t *testing.T) {
@@ -65,6 +75,26 @@ func TestConvCompiled(t *testing.T) {
 		gmConv(rng, []int64{1, 4, 6, 6}, []int64{6, 2, 3, 3}, "group=2", true, false),
 		// a K dimension longer than one K block
 		gmConv(rng, []int64{1, 64, 6, 6}, []int64{10, 64, 3, 3}, "pads=[1, 1, 1, 1]", true, true),
+	}
+	gmRun(t, cases, 1e-4)
+}
+
+// groupOf reads group=N from effir attribute text (1 when absent).
+func groupOf(attrs string) int64 {
+	g := int64(1)
+	if i := strings.Index(attrs, "group="); i >= 0 {
+		fmt.Sscanf(attrs[i+len("group="):], "%d", &g)
+	}
+	return g
+}
+
+func TestConvTransposeCompiled(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	cases := []gmCase{
+		gmConvOp(rng, "ConvTranspose", []int64{1, 3, 5, 4}, []int64{3, 2, 3, 3}, "", true, true),
+		gmConvOp(rng, "ConvTranspose", []int64{2, 4, 3, 5}, []int64{4, 3, 3, 2}, "group=2, strides=[2, 3], pads=[1, 0, 0, 1], output_padding=[1, 2]", true, true),
+		gmConvOp(rng, "ConvTranspose", []int64{1, 2, 4, 4}, []int64{2, 2, 2, 2}, "dilations=[2, 2], auto_pad=\"SAME_UPPER\", strides=[2, 2]", false, false),
+		gmConvOp(rng, "ConvTranspose", []int64{1, 3, 6}, []int64{3, 2, 4}, "strides=[2], output_shape=[13]", true, true),
 	}
 	gmRun(t, cases, 1e-4)
 }

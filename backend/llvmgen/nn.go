@@ -2,7 +2,8 @@ package llvmgen
 
 // nnKernels holds the kernels for convolution and its relatives.
 var nnKernels = map[string]kernelFunc{
-	"Conv":        convKernel,
-	"ConvInteger": convIntegerKernel,
-	"QLinearConv": qlinearConvKernel,
+	"Conv":          convKernel,
+	"ConvInteger":   convIntegerKernel,
+	"QLinearConv":   qlinearConvKernel,
+	"ConvTranspose": convTransposeKernel,
 }
