@@ -33,6 +33,6 @@ var miscKernels = map[string]kernelFunc{
 	"HannWindow":      staticKernel,
 	"HammingWindow":   staticKernel,
 	"BlackmanWindow":  staticKernel,
-	"MelWeightMatrix": staticKernel,
+	"MelWeightMatrix": foldOr(melWeightMatrixKernel),
 	"NonZero":         foldOr(nonZeroKernel),
 }

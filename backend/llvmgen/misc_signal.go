@@ -203,3 +203,58 @@ func stftKernel(k *kernel) error {
 	})
 	return nil
 }
+
+// melWeightMatrixKernel compiles MelWeightMatrix with runtime inputs (the
+// output shape [dft_length/2+1, num_mel_bins] is static): the mel points are
+// computed at run time with libm log10/pow like the interpreter's formulas,
+// each clamped into the spectrogram's bins (an error in the interpreter),
+// then the triangles are written.
+func melWeightMatrixKernel(k *kernel) error {
+	out := k.out[0]
+	if len(out.shape) != 2 || len(k.in) < 5 {
+		return fmt.Errorf("output %v, want [bins, mels] from five inputs", out.shape)
+	}
+	specBins, mels := out.shape[0], out.shape[1]
+	dftLen := k.mxLoadInt(k.in[1], i64(0))
+	rate := k.b.NewSIToFP(k.mxLoadInt(k.in[2], i64(0)), f64)
+	lo, hi := k.mxLoadF64(k.in[3], i64(0)), k.mxLoadF64(k.in[4], i64(0))
+	mel := func(hz value.Value) value.Value {
+		v := k.b.NewFAdd(mxF64c(1), k.b.NewFDiv(hz, mxF64c(700)))
+		return k.b.NewFMul(mxF64c(2595), k.call("log10", f64, v))
+	}
+	loMel, hiMel := mel(lo), mel(hi)
+	step := k.b.NewFDiv(k.b.NewFSub(hiMel, loMel), mxF64c(float64(mels+2)))
+	pt := types.NewArray(uint64(mels+2), types.I64)
+	pts := k.mxLocal(pt, nil)
+	at := func(i value.Value) value.Value { return k.b.NewGetElementPtr(pt, pts, i64(0), i) }
+	n1 := k.b.NewSIToFP(k.b.NewAdd(dftLen, i64(1)), f64)
+	k.loop(mels+2, func(i value.Value) {
+		m := k.b.NewFAdd(k.b.NewFMul(k.b.NewSIToFP(i, f64), step), loMel)
+		hz := k.b.NewFMul(mxF64c(700), k.b.NewFSub(k.call("pow", f64, mxF64c(10), k.b.NewFDiv(m, mxF64c(2595))), mxF64c(1)))
+		bin := k.call("llvm.floor.f64", f64, k.b.NewFDiv(k.b.NewFMul(n1, hz), rate))
+		bin = k.mxFMin(k.mxFMax(bin, mxF64c(0)), mxF64c(float64(specBins-1)))
+		k.b.NewStore(k.b.NewFPToSI(bin, types.I64), at(i))
+	})
+	k.loop(out.len(), func(i value.Value) { k.mxStoreF64(out, i, mxF64c(0)) })
+	k.loop(mels, func(i value.Value) {
+		l := k.b.NewLoad(types.I64, at(i))
+		c := k.b.NewLoad(types.I64, at(k.b.NewAdd(i, i64(1))))
+		h := k.b.NewLoad(types.I64, at(k.b.NewAdd(i, i64(2))))
+		idx := func(j value.Value) value.Value { return k.b.NewAdd(k.b.NewMul(j, i64(mels)), i) }
+		k.mxIfElse(k.b.NewICmp(enum.IPredEQ, c, l), func() {
+			k.mxStoreF64(out, idx(c), mxF64c(1))
+		}, func() {
+			den := k.b.NewSIToFP(k.b.NewSub(c, l), f64)
+			k.mxLoopV(k.b.NewAdd(k.b.NewSub(c, l), i64(1)), func(d value.Value) {
+				j := k.b.NewAdd(l, d)
+				k.mxStoreF64(out, idx(j), k.b.NewFDiv(k.b.NewSIToFP(d, f64), den))
+			})
+		})
+		den := k.b.NewSIToFP(k.b.NewSub(h, c), f64)
+		k.mxLoopV(k.b.NewSub(h, c), func(d value.Value) {
+			j := k.b.NewAdd(c, d)
+			k.mxStoreF64(out, idx(j), k.b.NewFDiv(k.b.NewSIToFP(k.b.NewSub(h, j), f64), den))
+		})
+	})
+	return nil
+}

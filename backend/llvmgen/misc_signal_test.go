@@ -44,3 +44,29 @@ graph "signal" opset{ai.onnx=17} {
 	})
 	checkOnTargets(t, src, in, 1e-5)
 }
+
+// TestMelWeightMatrixKernel computes MelWeightMatrix from runtime inputs,
+// including narrow bands where mel points share a bin.
+func TestMelWeightMatrixKernel(t *testing.T) {
+	src := `effir 1
+graph "mel" opset{ai.onnx=17} {
+  input %n : i32[]
+  input %len : i32[]
+  input %rate : i32[]
+  input %lo : f32[]
+  input %hi : f32[]
+  %m : f32[9,8] = MelWeightMatrix(%n, %len, %rate, %lo, %hi)  @mel
+  %m64 : f64[9,8] = MelWeightMatrix(%n, %len, %rate, %lo, %hi) {output_datatype=11}  @mel64
+  output %m
+  output %m64
+}
+`
+	in := map[string]*ir.Tensor{
+		"n":    {DType: ir.Int32, Shape: []int64{}, Data: []int32{8}},
+		"len":  {DType: ir.Int32, Shape: []int64{}, Data: []int32{16}},
+		"rate": {DType: ir.Int32, Shape: []int64{}, Data: []int32{8192}},
+		"lo":   {DType: ir.Float32, Shape: []int64{}, Data: []float32{0}},
+		"hi":   {DType: ir.Float32, Shape: []int64{}, Data: []float32{4096}},
+	}
+	checkOnTargets(t, src, in, 1e-6)
+}
