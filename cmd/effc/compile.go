@@ -12,6 +12,7 @@ import (
 
 	"github.com/effc/effc"
 	"github.com/effc/effc/backend"
+	"github.com/effc/effc/backend/llvmgen"
 	"github.com/effc/effc/backend/target"
 	"github.com/effc/effc/ir"
 	"github.com/effc/effc/passes"
@@ -197,14 +198,23 @@ func printCompileSummary(w io.Writer, res *backend.Result, took time.Duration) {
 		}
 		fmt.Fprintf(w, "  %-16s %10s  (%s)\n", filepath.Base(res.Files[k]), size, k)
 	}
-	ratio := ""
-	if m.SumInter > 0 {
-		ratio = fmt.Sprintf(", %.1f%% of", 100*float64(m.ArenaSize)/float64(m.SumInter))
-	} else {
-		ratio = " against"
+	var scratch, largest int64
+	if res.Plan != nil {
+		for n := range res.Plan.Scratch {
+			b := llvmgen.ScratchBytes(n)
+			scratch += b
+			largest = max(largest, b)
+		}
 	}
-	fmt.Fprintf(w, "arena: %s (%d bytes)%s %s (%d bytes) of intermediate tensors without reuse\n",
-		formatBytes(m.ArenaSize), m.ArenaSize, ratio, formatBytes(m.SumInter), m.SumInter)
+	fmt.Fprintf(w, "arena: %s (%d bytes) for %s (%d bytes) of intermediate tensors without reuse",
+		formatBytes(m.ArenaSize), m.ArenaSize, formatBytes(m.SumInter), m.SumInter)
+	if m.SumInter > 0 {
+		fmt.Fprintf(w, " (%.1f%%)", 100*float64(m.ArenaSize)/float64(m.SumInter))
+	}
+	if scratch > 0 {
+		fmt.Fprintf(w, "; it also holds kernel scratch (largest %s, %s summed over %d nodes)", formatBytes(largest), formatBytes(scratch), len(res.Plan.Scratch))
+	}
+	fmt.Fprintln(w)
 }
 
 // formatBytes prints a byte count as B, KiB or MiB.
