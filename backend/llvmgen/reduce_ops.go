@@ -34,7 +34,7 @@ func rdStepAbs(k *kernel, acc, x value.Value) value.Value {
 	return k.rdFAdd(acc, k.call(rdIntrinsic("llvm.fabs", x), x.Type(), x))
 }
 func rdStepExp(k *kernel, acc, x value.Value) value.Value {
-	return k.rdFAdd(acc, k.call(rdIntrinsic("llvm.exp", x), x.Type(), x))
+	return k.rdFAdd(acc, k.rdExp(x))
 }
 func rdStepProd(k *kernel, acc, x value.Value) value.Value {
 	m := k.b.NewFMul(acc, x)

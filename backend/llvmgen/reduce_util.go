@@ -2,6 +2,7 @@ package llvmgen
 
 import (
 	"fmt"
+	"math"
 
 	ll "github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
@@ -286,4 +287,33 @@ func (k *kernel) rdConstInts(i int, what string) ([]int64, error) {
 		return nil, fmt.Errorf("input %d (%s) must be a compile-time constant to compile %s; make it an initializer or run with the interpreter", i, what, k.n.Op)
 	}
 	return c.Int64s(), nil
+}
+
+// rdExp is e^x in x's float type. For float it is an inline Cephes-style
+// polynomial (about 2 ULP; exact 0 below -87.3, +Inf above 88.37, NaN kept)
+// made of plain arithmetic and llvm.floor, so loops calling it vectorize;
+// double calls llvm.exp.f64 (libm exp).
+func (k *kernel) rdExp(x value.Value) value.Value {
+	if !x.Type().Equal(types.Float) {
+		return k.call(rdIntrinsic("llvm.exp", x), x.Type(), x)
+	}
+	f := types.Float
+	c := func(v float64) value.Value { return rdF(f, v) }
+	const lo, hi = -87.33654, 88.37626
+	// Clamp with ordered compares so NaN passes through.
+	xc := k.b.NewSelect(k.b.NewFCmp(enum.FPredOLT, x, c(lo)), c(lo), x)
+	xc = k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, xc, c(hi)), c(hi), xc)
+	fx := k.call("llvm.floor.f32", f, k.b.NewFAdd(k.b.NewFMul(xc, c(1.44269504088896341)), c(0.5)))
+	r := k.b.NewFSub(k.b.NewFSub(xc, k.b.NewFMul(fx, c(0.693359375))), k.b.NewFMul(fx, c(-2.12194440e-4)))
+	var p value.Value = c(1.9875691500e-4)
+	for _, q := range []float64{1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1} {
+		p = k.b.NewFAdd(k.b.NewFMul(p, r), c(q))
+	}
+	y := k.b.NewFAdd(k.b.NewFAdd(k.b.NewFMul(p, k.b.NewFMul(r, r)), r), c(1))
+	n := k.b.NewFPToSI(fx, types.I32)
+	bits := k.b.NewShl(k.b.NewAdd(n, constant.NewInt(types.I32, 127)), constant.NewInt(types.I32, 23))
+	res := k.b.NewFMul(y, k.b.NewBitCast(bits, f))
+	out := k.b.NewSelect(k.b.NewFCmp(enum.FPredOLT, x, c(lo)), c(0), res)
+	out = k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, x, c(hi)), c(math.Inf(1)), out)
+	return k.b.NewSelect(k.rdIsNaN(x), x, out)
 }

@@ -65,7 +65,7 @@ func softmaxKernel(kind softmaxKind) kernelFunc {
 			m := k.rdGet(ft, mSlot)
 			k.rdSet(sSlot, rdF(ft, 0))
 			k.loop(size, func(j value.Value) {
-				e := k.call(rdIntrinsic("llvm.exp", m), ft, k.b.NewFSub(k.load(x, at(j)), m))
+				e := k.rdExp(k.b.NewFSub(k.load(x, at(j)), m))
 				if keepExp {
 					k.store(y, at(j), e)
 				}
@@ -86,7 +86,7 @@ func softmaxKernel(kind softmaxKind) kernelFunc {
 				if keepExp {
 					e = k.load(y, at(j))
 				} else {
-					e = k.call(rdIntrinsic("llvm.exp", m), ft, k.b.NewFSub(k.load(x, at(j)), m))
+					e = k.rdExp(k.b.NewFSub(k.load(x, at(j)), m))
 				}
 				k.store(y, at(j), k.b.NewFDiv(e, s))
 			})

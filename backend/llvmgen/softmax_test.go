@@ -34,6 +34,20 @@ func TestSoftmaxCompiled(t *testing.T) {
 		bin["x"].Data.([]float32)[i] = 10000 + v
 	}
 	rdCheck(t, big, bin, 1e-5)
+	// The inline exp over its whole range: lines [0, t] for t in [-100, 100).
+	rng := rdGraph(t, `  input %x : f32[400,2]
+  const %a : i64[1] = [1]
+  %s = Softmax(%x)
+  %l = LogSoftmax(%x)
+  %e = ReduceLogSumExp(%x, %a)
+  output %s
+  output %l
+  output %e`)
+	rin := rdInputs(rng, 25, false)
+	for i, d := 0, rin["x"].Data.([]float32); i < 400; i++ {
+		d[2*i], d[2*i+1] = 0, float32(-100+float64(i)/2)
+	}
+	rdCheck(t, rng, rin, 1e-5)
 	h := rdGraph(t, `  input %h : f16[2,9]
   %s = Softmax(%h)
   %l = LogSoftmax(%h) {axis=0}
