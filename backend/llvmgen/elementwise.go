@@ -37,7 +37,7 @@ var elementwiseKernels = map[string]kernelFunc{
 	"Reciprocal":      unaryOp(accFloat, reciprocalOp),
 	"Floor":           unaryOp(accFloat, intrinsicOp("floor")),
 	"Ceil":            unaryOp(accFloat, intrinsicOp("ceil")),
-	"Round":           unaryOp(accFloat, intrinsicOp("roundeven")),
+	"Round":           unaryOp(accFloat, roundOp),
 	"Sqrt":            unaryOp(accFloat, intrinsicOp("sqrt")),
 	"Exp":             unaryOp(accFloat, libmOp("exp")),
 	"Log":             unaryOp(accFloat, libmOp("log")),
@@ -52,7 +52,7 @@ var elementwiseKernels = map[string]kernelFunc{
 	"Sinh":            unaryOp(accFloat, libmOp("sinh")),
 	"Cosh":            unaryOp(accFloat, libmOp("cosh")),
 	"Asinh":           unaryOp(accFloat, libmOp("asinh")),
-	"Acosh":           unaryOp(accFloat, libmOp("acosh")),
+	"Acosh":           unaryOp(accFloat, acoshOp),
 	"Atanh":           unaryOp(accFloat, libmOp("atanh")),
 	"Sigmoid":         unaryOp(accFloat, sigmoidOp),
 	"Softplus":        unaryOp(accFloat, inDouble(softplusOp)),
@@ -190,9 +190,9 @@ func (k *kernel) mapN(out *buf, ins []*buf, f func(xs []value.Value) value.Value
 	k.mapIndex(out, ins, func(o value.Value, idx []value.Value) {
 		xs := make([]value.Value, len(ins))
 		for j, in := range ins {
-			xs[j] = k.load(in, idx[j])
+			xs[j] = k.ewLoad(in, idx[j])
 		}
-		k.store(out, o, f(xs))
+		k.ewStore(out, o, f(xs))
 	})
 }
 

@@ -3,6 +3,7 @@ package llvmgen
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
@@ -53,6 +54,23 @@ func libmOp(name string) func(k *kernel, x value.Value, dt ir.DType) value.Value
 // roundeven for Round's half-to-even, sqrt).
 func intrinsicOp(name string) func(k *kernel, x value.Value, dt ir.DType) value.Value {
 	return func(k *kernel, x value.Value, dt ir.DType) value.Value { return k.ewIntr(name, x) }
+}
+
+// acoshOp is acosh, NaN below 1 (musl's acoshf, linked on wasm32, returns
+// finite values for some x < 1).
+func acoshOp(k *kernel, x value.Value, dt ir.DType) value.Value {
+	r := k.ewLibm("acosh", x)
+	return k.b.NewSelect(k.b.NewFCmp(enum.FPredOLT, x, ewFC(x, 1)), ewFC(x, math.NaN()), r)
+}
+
+// roundOp is Round, half to even: llvm.roundeven, except on wasm32, where
+// llc 14 crashes on it and llvm.nearbyint (f32.nearest, which rounds half
+// to even in the default and only wasm rounding mode) is used instead.
+func roundOp(k *kernel, x value.Value, dt ir.DType) value.Value {
+	if strings.HasPrefix(k.e.cfg.Triple, "wasm") {
+		return k.ewIntr("nearbyint", x)
+	}
+	return k.ewIntr("roundeven", x)
 }
 
 // inDouble evaluates a float function in double precision, as the
