@@ -34,7 +34,10 @@ graph "gather" opset{ai.onnx=18} {
   %o : f32[2,4,3] = OneHot(%oh, %d, %ov) {axis=1}  @onehot
   %rs : f32[3,4,2] = ReverseSequence(%x, %sl) {batch_axis=1, time_axis=0}  @revseq
   %cp : f32[2,4,2] = Compress(%x, %cc) {axis=0}  @compress
+  %dr : f32[3,4,2], %dm : bool[3,4,2] = Dropout(%x)  @dropout
   output %g
+  output %dr
+  output %dm
   output %gc
   output %ge
   output %gn

@@ -3,6 +3,7 @@ package llvmgen
 import (
 	"fmt"
 
+	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -15,7 +16,7 @@ import (
 // static shapes and constant operands.
 var movementKernels = map[string]kernelFunc{
 	"Identity":      indexMapKernel(nil),
-	"Dropout":       indexMapKernel(nil),
+	"Dropout":       dropoutKernel,
 	"Reshape":       indexMapKernel(nil),
 	"Flatten":       indexMapKernel(nil),
 	"Squeeze":       indexMapKernel(nil),
@@ -100,13 +101,44 @@ func indexMapKernel(fill map[int]bool) kernelFunc {
 			if o >= len(outs) || outs[o] == nil || outs[o].Len() != int(ob.len()) {
 				return fmt.Errorf("index map of output %d does not match its shape %v", o, ob.shape)
 			}
-			src := outs[o].Data.([]float64)
+			src, ok := outs[o].Data.([]float64)
+			if !ok {
+				return fmt.Errorf("index map of output %d has dtype %s; only data outputs can be mapped", o, outs[o].DType)
+			}
 			if err := k.emitCopies(ob, src, offsets, fillVal); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
+}
+
+// dropoutKernel compiles Dropout for inference (and for the zero-ratio
+// training runs the interpreter accepts): the output is a copy of the data
+// and the optional mask is all true.
+func dropoutKernel(k *kernel) error {
+	x := k.in[0]
+	if out := k.out[0]; out != nil {
+		if out.dt != x.dt || out.len() != x.len() {
+			return fmt.Errorf("output type %s%v differs from input %s%v", out.dt, out.shape, x.dt, x.shape)
+		}
+		k.mxCopy(out, x)
+	}
+	if len(k.out) > 1 && k.out[1] != nil {
+		mask := k.out[1]
+		st, err := storageType(mask.dt)
+		if err != nil {
+			return err
+		}
+		it, ok := st.(*types.IntType)
+		if !ok {
+			return fmt.Errorf("mask has dtype %s, want bool", mask.dt)
+		}
+		k.loop(mask.len(), func(i value.Value) {
+			k.b.NewStore(constant.NewInt(it, 1), k.elemPtr(mask, i))
+		})
+	}
+	return nil
 }
 
 // dataInputs returns which inputs of n carry the data being moved.
