@@ -171,11 +171,25 @@ func (p *resizePlan) scratchBytes() int64 {
 	return 16*p.maxTaps + 2*8*p.mid
 }
 
-// resizeKernel compiles Resize.
+// resizeKernel compiles Resize. Nearest resizing with constant (or absent)
+// roi, scales and sizes and no non-zero extrapolation value is pure data
+// movement and goes through the index map (memcpy runs and gather tables,
+// exact for every dtype); everything else runs the general kernel.
 func resizeKernel(k *kernel) error {
 	p, err := planResize(k.n)
 	if err != nil {
 		return err
+	}
+	if p.mode == "nearest" && (p.coord != "tf_crop_and_resize" || p.extrap == 0) {
+		constant := true
+		for _, b := range k.in[1:] {
+			if b != nil && b.konst == nil {
+				constant = false
+			}
+		}
+		if constant {
+			return indexMapKernel(nil)(k)
+		}
 	}
 	x, out := k.in[0], k.out[0]
 	if !x.dt.IsFloat() && !x.dt.IsInt() {
