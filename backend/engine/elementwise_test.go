@@ -1,14 +1,17 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/effc/effc/backend"
 	"github.com/effc/effc/backend/target"
 	"github.com/effc/effc/interp"
 	"github.com/effc/effc/ir"
@@ -481,5 +484,60 @@ func TestElementwiseMatchesInterpreter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// ewVectorPatterns are instructions model.s must contain when the
+// elementwise chain of TestElementwiseVectorizes compiles for each target:
+// the broadcast Add and the Relu run on full vectors.
+var ewVectorPatterns = map[string][]string{
+	"x86_64": {`vaddps\s+.*%ymm`, `vmaxps\s+.*%ymm`},
+	"arm64":  {`fadd\s+v\d+\.4s`, `fcm\w+\s+v\d+\.4s`},
+	"wasm32": {`f32x4\.add`, `f32x4\.(pmax|le|lt)`},
+}
+
+// TestElementwiseVectorizes checks that a channel-broadcast Add (the
+// merged inner H*W loop of mapIndex), Relu, Max, Clip with a runtime bound
+// and HardSwish compile to vector code on every target, so vectorization
+// cannot silently vanish.
+func TestElementwiseVectorizes(t *testing.T) {
+	src := `effir 1
+graph "vec" opset{ai.onnx=18} {
+  input %x : f32[1,16,9,9]
+  input %b : f32[16,1,1]
+  input %lo : f32[]
+  %a : f32[1,16,9,9] = Add(%x, %b) @add
+  %r : f32[1,16,9,9] = Relu(%a) @relu
+  %m : f32[1,16,9,9] = Max(%r, %x) @max
+  %c : f32[1,16,9,9] = Clip(%m, %lo) @clip
+  %h : f32[1,16,9,9] = HardSwish(%c) @hs
+  output %h
+}
+`
+	g, err := ir.Parse([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.InferShapes(g); err != nil {
+		t.Fatal(err)
+	}
+	for _, tn := range ewTargets() {
+		spec, err := target.Load(tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), tn)
+		if _, err := backend.Compile(context.Background(), g, spec, backend.Options{OutDir: dir, Emit: []string{backend.EmitAsm}}); err != nil {
+			t.Fatalf("%s: %v", tn, err)
+		}
+		asm, err := os.ReadFile(filepath.Join(dir, "model.s"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ewVectorPatterns[tn] {
+			if !regexp.MustCompile(p).Match(asm) {
+				t.Errorf("%s: model.s has no match for %q", tn, p)
+			}
+		}
 	}
 }
