@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
@@ -219,19 +218,23 @@ func (k *kernel) rdPoolRows(g *rdPoolGeom, x, y *buf, fns rdPoolFns,
 				ih := k.rdAdd(hstart, k.rdMul(kh, g.dils[0]))
 				irow := k.rdAdd(k.rdMul(pl, inP), k.rdMul(ih, W))
 				firstRow := k.b.NewICmp(enum.IPredEQ, kh, khFirst)
-				for kw := int64(0); kw < g.kernel[1]; kw++ {
-					col := kw*g.dils[1] - g.padBegin[1]
-					first := value.Value(firstRow)
-					if kw > 0 {
-						first = constant.False
+				// All taps of the row in one column loop: for stride 2 the
+				// loads form complete interleaved groups (ld2 on arm64).
+				k.loop(hi-lo, func(i value.Value) {
+					ow := k.rdAdd(i, i64(lo))
+					o := k.rdAdd(orow, ow)
+					base := k.rdAdd(irow, k.rdMul(ow, g.strides[1]))
+					var acc value.Value
+					for kw := int64(0); kw < g.kernel[1]; kw++ {
+						v := k.load(x, k.rdAdd(base, i64(kw*g.dils[1]-g.padBegin[1])))
+						if kw == 0 {
+							acc = k.b.NewSelect(firstRow, v, comb(k.load(y, o), v))
+							continue
+						}
+						acc = comb(acc, v)
 					}
-					k.loop(hi-lo, func(i value.Value) {
-						ow := k.rdAdd(i, i64(lo))
-						v := k.load(x, k.rdAdd(irow, k.rdAdd(k.rdMul(ow, g.strides[1]), i64(col))))
-						o := k.rdAdd(orow, ow)
-						k.store(y, o, k.b.NewSelect(first, v, comb(k.load(y, o), v)))
-					})
-				}
+					k.store(y, o, acc)
+				})
 			})
 			if fin != nil {
 				k.loop(hi-lo, func(i value.Value) {
