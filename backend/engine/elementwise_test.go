@@ -328,8 +328,10 @@ func ewInputs(g *ir.Graph, dt ir.DType, seed uint64) map[string]*ir.Tensor {
 				if v.Type.DType.IsSigned() {
 					iv -= 2
 				}
-			case i < 4 && (v.Name == "x" || v.Name == "d"):
+			case i < 4 && v.Name == "x":
 				iv = []int64{lo, int64(hi), -1, 1}[i]
+			case i < 4 && v.Name == "d":
+				iv = []int64{-1, int64(hi), lo, 1}[i] // MinInt / -1 at [0]
 			case k == 0:
 				iv = int64(rng.IntN(7)) - 3
 			case k == 1:

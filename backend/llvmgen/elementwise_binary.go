@@ -345,8 +345,7 @@ func (k *kernel) powInt(x, y value.Value, xdt, ydt ir.DType) value.Value {
 			e = k.b.NewSelect(big, i64(math.MaxInt64), y)
 		}
 	}
-	neg := constant.False
-	var negV value.Value = neg
+	var negV value.Value = constant.False
 	if ydt.IsSigned() {
 		negV = k.b.NewICmp(enum.IPredSLT, e, i64(0))
 	}
