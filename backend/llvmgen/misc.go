@@ -15,6 +15,7 @@ var miscKernels = map[string]kernelFunc{
 
 	"Resize":            resizeKernel,
 	"GridSample":        gridSampleKernel,
+	"Col2Im":            col2ImKernel,
 	"RoiAlign":          foldOr(roiAlignKernel),
 	"NonMaxSuppression": foldOr(nonMaxSuppressionKernel),
 	"RNN":               rnnKernel,

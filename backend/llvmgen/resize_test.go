@@ -7,8 +7,8 @@ import (
 )
 
 // TestResizeKernels covers Resize's modes, coordinate transformations,
-// nearest modes, antialias, exclude_outside, axes, keep_aspect_ratio_policy
-// runtime roi/scales/sizes and the index-map path (constant nearest, u8)
+// nearest modes, antialias, exclude_outside, axes, keep_aspect_ratio_policy,
+// runtime roi/scales/sizes and the index-map path (constant nearest, u8),
 // against the interpreter.
 func TestResizeKernels(t *testing.T) {
 	src := `effir 1
