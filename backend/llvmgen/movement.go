@@ -42,6 +42,7 @@ var movementKernels = map[string]kernelFunc{
 	"ScatterElements": foldOr(scatterElementsKernel),
 	"ScatterND":       foldOr(scatterNDKernel),
 	"OneHot":          foldOr(oneHotKernel),
+	"Unique":          foldOr(uniqueKernel),
 }
 
 // indexMapKernel compiles an op by running it once at compile time on
