@@ -459,23 +459,15 @@ func globalPoolKernel(kind string) kernelFunc {
 		k.loop(planes, func(pl value.Value) {
 			base := k.rdMul(pl, plane)
 			if kind == "max" {
-				k.rdSet(acc, rdF(ft, math.Inf(-1)))
-			} else {
-				k.rdSet(acc, rdF(ft, 0))
+				k.rdStoreF(y, pl, k.rdRowExtreme(x, base, plane, ft, true, acc))
+				return
 			}
+			k.rdSet(acc, rdF(ft, 0))
 			k.loop(plane, func(j value.Value) {
 				v := k.rdLoadF(x, k.rdAdd(base, j), ft)
-				if kind == "max" {
-					k.rdSet(acc, k.rdMaxNaN(k.rdGet(ft, acc), v))
-				} else {
-					k.rdSet(acc, k.rdFAdd(k.rdGet(ft, acc), term(v)))
-				}
+				k.rdSet(acc, k.rdFAdd(k.rdGet(ft, acc), term(v)))
 			})
-			r := k.rdGet(ft, acc)
-			if kind != "max" {
-				r = final(r)
-			}
-			k.rdStoreF(y, pl, r)
+			k.rdStoreF(y, pl, final(k.rdGet(ft, acc)))
 		})
 		return nil
 	}

@@ -22,6 +22,7 @@ type rdReduce struct {
 	step     func(k *kernel, acc, x value.Value) value.Value // float fold
 	final    func(k *kernel, acc value.Value, count int64) value.Value
 	shiftMax bool // subtract the group maximum first (ReduceLogSumExp)
+	extreme  int  // +1 ReduceMax, -1 ReduceMin: fp32/f64 rows use rdRowExtreme
 
 	intInit func(dt ir.DType) int64
 	intStep func(k *kernel, acc, x value.Value, dt ir.DType) value.Value
@@ -110,8 +111,8 @@ func rdIntHigh(dt ir.DType) int64 {
 var rdReduceOps = map[string]rdReduce{
 	"ReduceSum":       {step: rdStepSum, intInit: rdConst(0), intStep: rdIntSum},
 	"ReduceMean":      {step: rdStepSum, final: rdFinalMean},
-	"ReduceMax":       {init: math.Inf(-1), step: rdStepMax, intInit: rdIntLow, intStep: rdIntMax},
-	"ReduceMin":       {init: math.Inf(1), step: rdStepMin, intInit: rdIntHigh, intStep: rdIntMin},
+	"ReduceMax":       {init: math.Inf(-1), step: rdStepMax, extreme: 1, intInit: rdIntLow, intStep: rdIntMax},
+	"ReduceMin":       {init: math.Inf(1), step: rdStepMin, extreme: -1, intInit: rdIntHigh, intStep: rdIntMin},
 	"ReduceProd":      {init: 1, step: rdStepProd, intInit: rdConst(1), intStep: rdIntProd},
 	"ReduceL1":        {step: rdStepAbs, intInit: rdConst(0), intStep: rdIntAbs},
 	"ReduceL2":        {step: rdStepSq, final: rdFinalSqrt},
@@ -259,6 +260,18 @@ func (k *kernel) reduceScalar(op rdReduce, d rdDims, x, y *buf, intPath bool) {
 			m = k.b.NewSelect(inf, rdF(ft, 0), m)
 		}
 		k.rdSet(acc, rdInitValue(op, x.dt, t, intPath))
+		if last := len(d.redSize) - 1; op.extreme != 0 && !intPath && !d.lastKept && last >= 0 &&
+			(x.dt == ir.Float32 || x.dt == ir.Float64) {
+			// Innermost reduced dim contiguous: vector rows.
+			row := k.rdSlot(ft)
+			k.loopNest(d.redSize[:last], func(idx []value.Value) {
+				off := k.rdAdd(base, k.linear(idx, d.redStride[:last], 0))
+				v := k.rdRowExtreme(x, off, d.redSize[last], ft, op.extreme > 0, row)
+				k.rdSet(acc, op.step(k, k.rdGet(t, acc), v))
+			})
+			k.rdStoreF(y, o, k.rdGet(t, acc))
+			return
+		}
 		k.rdWalk(d, base, func(off value.Value) {
 			a := k.rdGet(t, acc)
 			if intPath {

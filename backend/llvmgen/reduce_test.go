@@ -276,6 +276,15 @@ func TestArgTopKCumSumCompiled(t *testing.T) {
   %cs = CumSum(%x, %ax1)
   %cse = CumSum(%x, %axm) {exclusive=1, reverse=1}
   %ci = CumSum(%i, %ax1) {reverse=1}
+  const %a2 : i64[1] = [2]
+  const %a12 : i64[2] = [1, 2]
+  const %a0 : i64[1] = [0]
+  %rmax = ReduceMax(%x, %a2)
+  %rmin = ReduceMin(%x, %a12) {keepdims=0}
+  %rmax0 = ReduceMax(%x, %a0)
+  output %rmax
+  output %rmin
+  output %rmax0
   output %am
   output %an
   output %aml

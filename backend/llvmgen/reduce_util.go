@@ -317,3 +317,62 @@ func (k *kernel) rdExp(x value.Value) value.Value {
 	out = k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, x, c(hi)), c(math.Inf(1)), out)
 	return k.b.NewSelect(k.rdIsNaN(x), x, out)
 }
+
+// rdRowExtreme returns the maximum (isMax) or minimum of the n contiguous
+// elements of x from base, NaN when any is NaN (the interpreter's
+// maxFloat/minFloat fold). fp32 and f64 rows use explicit target vectors
+// (LLVM does not vectorize NaN-aware FP min/max reductions on its own): a
+// lane-wise select accumulator, a lane-wise NaN flag, a horizontal fold and
+// a scalar tail. Other dtypes fold scalars. Zeros of both signs may come out
+// as either sign.
+func (k *kernel) rdRowExtreme(x *buf, base value.Value, n int64, ft *types.FloatType, isMax bool, acc value.Value) value.Value {
+	pred, inf := enum.FPredOGT, math.Inf(-1)
+	if !isMax {
+		pred, inf = enum.FPredOLT, math.Inf(1)
+	}
+	fold := func(a, v value.Value) value.Value { // scalar, NaN-propagating
+		if isMax {
+			return k.rdMaxNaN(a, v)
+		}
+		return k.rdMinNaN(a, v)
+	}
+	elem := int64(x.dt.Size())
+	lanes := int64(k.e.cfg.VectorBits) / (8 * elem)
+	k.rdSet(acc, rdF(ft, inf))
+	if (x.dt == ir.Float32 || x.dt == ir.Float64) && lanes >= 2 && n >= lanes {
+		vt := types.NewVector(uint64(lanes), ft)
+		mt := types.NewVector(uint64(lanes), types.I1)
+		infs, falses := make([]constant.Constant, lanes), make([]constant.Constant, lanes)
+		for i := range infs {
+			infs[i], falses[i] = constant.NewFloat(ft, inf), constant.False
+		}
+		mv, nanv := k.rdSlot(vt), k.rdSlot(mt)
+		k.rdSet(mv, constant.NewVector(vt, infs...))
+		k.rdSet(nanv, constant.NewVector(mt, falses...))
+		vp := k.b.NewBitCast(k.elemPtr(x, base), types.NewPointer(vt))
+		k.loop(n/lanes, func(c value.Value) {
+			ld := k.b.NewLoad(vt, k.b.NewGetElementPtr(vt, vp, c))
+			ld.Align = ll.Align(elem)
+			m := k.rdGet(vt, mv)
+			k.rdSet(mv, k.b.NewSelect(k.b.NewFCmp(pred, ld, m), ld, m))
+			k.rdSet(nanv, k.b.NewOr(k.rdGet(mt, nanv), k.b.NewFCmp(enum.FPredUNO, ld, ld)))
+		})
+		m, nv := k.rdGet(vt, mv), k.rdGet(mt, nanv)
+		var r, anyNaN value.Value = rdF(ft, inf), constant.False
+		for l := int64(0); l < lanes; l++ {
+			e := k.b.NewExtractElement(m, constant.NewInt(types.I32, l))
+			r = k.b.NewSelect(k.b.NewFCmp(pred, e, r), e, r)
+			anyNaN = k.b.NewOr(anyNaN, k.b.NewExtractElement(nv, constant.NewInt(types.I32, l)))
+		}
+		k.rdSet(acc, k.b.NewSelect(anyNaN, rdF(ft, math.NaN()), r))
+		k.loop(n%lanes, func(j value.Value) {
+			i := k.rdAdd(base, k.rdAdd(j, i64(n/lanes*lanes)))
+			k.rdSet(acc, fold(k.rdGet(ft, acc), k.rdLoadF(x, i, ft)))
+		})
+		return k.rdGet(ft, acc)
+	}
+	k.loop(n, func(j value.Value) {
+		k.rdSet(acc, fold(k.rdGet(ft, acc), k.rdLoadF(x, k.rdAdd(base, j), ft)))
+	})
+	return k.rdGet(ft, acc)
+}

@@ -58,11 +58,16 @@ func softmaxKernel(kind softmaxKind) kernelFunc {
 		keepExp := kind == smSoftmax && (x.dt == ir.Float32 || x.dt == ir.Float64)
 		k.rdLines(x.shape, axis, func(base value.Value, size, stride int64) {
 			at := func(j value.Value) value.Value { return k.rdAdd(base, k.rdMul(j, stride)) }
-			k.rdSet(mSlot, rdF(ft, math.Inf(-1)))
-			k.loop(size, func(j value.Value) {
-				k.rdSet(mSlot, k.rdMaxNaN(k.rdGet(ft, mSlot), k.load(x, at(j))))
-			})
-			m := k.rdGet(ft, mSlot)
+			var m value.Value
+			if stride == 1 {
+				m = k.rdRowExtreme(x, base, size, ft, true, mSlot)
+			} else {
+				k.rdSet(mSlot, rdF(ft, math.Inf(-1)))
+				k.loop(size, func(j value.Value) {
+					k.rdSet(mSlot, k.rdMaxNaN(k.rdGet(ft, mSlot), k.load(x, at(j))))
+				})
+				m = k.rdGet(ft, mSlot)
+			}
 			k.rdSet(sSlot, rdF(ft, 0))
 			k.loop(size, func(j value.Value) {
 				e := k.rdExp(k.b.NewFSub(k.load(x, at(j)), m))
