@@ -1,6 +1,10 @@
 package llvmgen_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/effc/effc/ir"
+)
 
 func TestNormCompiled(t *testing.T) {
 	g := rdGraph(t, `  input %x : f32[2,6,5,3]
@@ -64,4 +68,24 @@ func TestNormCompiledF64AndHalf(t *testing.T) {
   output %lrn`)
 	// f16: within about an f16 ULP; wasm32 waits for the half-conversion builtins.
 	rdCheckOn(t, []string{"x86_64", "arm64"}, h, rdInputs(h, 33, false), 4e-3)
+}
+
+// LpNormalization is not in the ir op table yet, so its graph carries the
+// output types itself instead of going through shape inference.
+func TestLpNormalizationCompiled(t *testing.T) {
+	g, err := ir.Parse([]byte(`effir 1
+graph "g" opset{ai.onnx=18} {
+  input %x : f32[3,5,11]
+  %a : f32[3,5,11] = LpNormalization(%x) {axis=-1, p=1}
+  %b : f32[3,5,11] = LpNormalization(%x) {axis=1}
+  %c : f32[3,5,11] = LpNormalization(%x) {axis=0, p=1}
+  output %a
+  output %b
+  output %c
+}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdCheck(t, g, rdInputs(g, 34, false), 1e-4)
 }
