@@ -299,6 +299,20 @@ func (k *kernel) reduceScalar(op rdReduce, d rdDims, x, y *buf, intPath bool) {
 	})
 }
 
+// rdIntOrder is the integer predicate "a is larger" (largest) or "a is
+// smaller" for dt's signedness.
+func rdIntOrder(dt ir.DType, largest bool) enum.IPred {
+	switch {
+	case dt.IsUnsigned() && largest:
+		return enum.IPredUGT
+	case dt.IsUnsigned():
+		return enum.IPredULT
+	case largest:
+		return enum.IPredSGT
+	}
+	return enum.IPredSLT
+}
+
 // argKernel compiles ArgMax (largest) or ArgMin: axis, keepdims,
 // select_last_index. As in the interpreter, the first NaN wins.
 func argKernel(largest bool) kernelFunc {
@@ -329,9 +343,7 @@ func argKernel(largest bool) kernelFunc {
 				}
 				return k.b.NewFCmp(enum.FPredOLT, a, b)
 			}
-			p := map[[2]bool]enum.IPred{{true, true}: enum.IPredSGT, {true, false}: enum.IPredSLT,
-				{false, true}: enum.IPredUGT, {false, false}: enum.IPredULT}[[2]bool{!x.dt.IsUnsigned(), largest}]
-			return k.b.NewICmp(p, a, b)
+			return k.b.NewICmp(rdIntOrder(x.dt, largest), a, b)
 		}
 		k.loopNest([]int64{outer, inner}, func(idx []value.Value) {
 			base := k.b.NewAdd(k.rdMul(idx[0], size*inner), idx[1])
@@ -498,18 +510,7 @@ func topKKernel(k *kernel) error {
 			}
 			return k.b.NewSelect(k.b.NewOr(aN, bN), nanCase, cmp)
 		}
-		var p enum.IPred
-		switch {
-		case x.dt.IsUnsigned() && largest:
-			p = enum.IPredUGT
-		case x.dt.IsUnsigned():
-			p = enum.IPredULT
-		case largest:
-			p = enum.IPredSGT
-		default:
-			p = enum.IPredSLT
-		}
-		return k.b.NewICmp(p, a, b)
+		return k.b.NewICmp(rdIntOrder(x.dt, largest), a, b)
 	}
 	t := computeType(x.dt)
 	prevV, prevI := k.rdSlot(t), k.rdSlot(types.I64)
