@@ -318,3 +318,41 @@ func TestRunDigitsCompiled(t *testing.T) {
 		})
 	}
 }
+
+func TestBench(t *testing.T) {
+	model := movementModel(t)
+	// wasm32: timing and GFLOP/s, but no probe under wazero.
+	out := mustRun(t, "bench", model, "--target", "wasm32", "--runs", "5", "--batch", "2")
+	for _, want := range []string{"target: wasm32", "runs: 5, median ", "GFLOP/s: ", "peak: n/a"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench wasm32: output lacks %q:\n%s", want, out)
+		}
+	}
+	// x86_64: the probe's peak and the model's share of it.
+	out = mustRun(t, "bench", model, "--target", "x86_64", "--runs", "3")
+	for _, want := range []string{"target: x86_64 (cpu x86-64-v3)", "runs: 3, median ", "GFLOP/s: ", "% of peak"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("bench x86_64: output lacks %q:\n%s", want, out)
+		}
+	}
+	out = mustRun(t, "bench", "--peak", "--target", "x86_64")
+	if !strings.HasPrefix(out, "peak: ") || !strings.Contains(out, "GFLOP/s (x86_64, cpu x86-64-v3") {
+		t.Errorf("bench --peak: %q", out)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"bench", model, "--target", "x86_64", "--runs", "0"}, 2, "--runs 0"},
+		{[]string{"bench", model}, 2, "missing --target"},
+		{[]string{"bench", "--peak", model}, 2, "--peak takes no model"},
+		{[]string{"bench", "--peak", "--target", "wasm32"}, 1, "wazero"},
+		{[]string{"bench", model, "--target", "x86_64", "--cpu", "pentium9"}, 1, `unknown CPU "pentium9"`},
+	} {
+		code, _, errs := effcRun(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("effc %s: exit %d, stderr %q; want exit %d and %q", strings.Join(c.args, " "), code, errs, c.code, c.want)
+		}
+	}
+}
