@@ -12,14 +12,14 @@ import (
 	"github.com/effc/effc/ir"
 )
 
-// Convolution. Conv with float32 data, a constant weight and one or two
-// spatial dims runs on the packed GEMM (gemm.go): the weights of each group
-// are packed at compile time as the A operand ([M/MR][Cg*K][MR]); the B
+// Convolution. Conv with float32 data and one or two spatial dims runs on
+// the register-blocked GEMM (gemm.go): the weights of each group, read in
+// place, are the A operand ([M][Cg*K], broadcast per row); the B
 // operand is the input itself for 1x1 stride-1 unpadded convolutions, and
 // otherwise an im2col buffer in scratch filled one block of output rows at a
 // time (so it stays in L2). Depthwise convolutions (one input channel per
 // group) have a direct kernel vectorized over the output width. Everything
-// else (other dtypes, runtime weights, 3-D and up) is a scalar direct loop.
+// else (other dtypes, 3-D and up) is a scalar direct loop.
 
 // convGeom is a convolution's validated shape: batch, channels, groups and
 // per spatial dim the input, kernel, output, stride, dilation and pads.
@@ -156,7 +156,7 @@ func convKernelWith(opts convOptions) kernelFunc {
 			k.depthwise(g.as2D(), x, w, bias, res, y, opts.act)
 			return nil
 		}
-		if fast && w.konst != nil {
+		if fast && w.dt == ir.Float32 {
 			k.convGemm(g.as2D(), x, w, bias, res, y, opts.act)
 			return nil
 		}
@@ -165,8 +165,8 @@ func convKernelWith(opts convOptions) kernelFunc {
 	}
 }
 
-// im2colBudget bounds an im2col block (floats): 512 KiB.
-const im2colBudget = 1 << 17
+// im2colBudget bounds an im2col block (floats): 1 MiB.
+const im2colBudget = 1 << 18
 
 // im2colRows is how many output rows one im2col block covers.
 func im2colRows(g *convGeom) int64 {
@@ -176,7 +176,7 @@ func im2colRows(g *convGeom) int64 {
 
 // convScratch is Conv's scratch: the im2col block of the GEMM path.
 func convScratch(n *ir.Node) int64 {
-	if len(n.Inputs) < 2 || n.Inputs[0] == nil || n.Inputs[1] == nil || n.Inputs[1].Const == nil {
+	if len(n.Inputs) < 2 || n.Inputs[0] == nil || n.Inputs[1] == nil {
 		return 0
 	}
 	xt, wt := n.Inputs[0].Type, n.Inputs[1].Type
@@ -188,24 +188,21 @@ func convScratch(n *ir.Node) int64 {
 		return 0
 	}
 	g = g.as2D()
-	return 4 * g.cg() * g.kern[0] * g.kern[1] * im2colRows(g) * g.out[1]
+	return 4 * g.cg() * g.kern[0] * g.kern[1] * im2colLD(im2colRows(g)*g.out[1])
 }
+
+// im2colLD is the row stride of an im2col block of cols columns: rounded up
+// to 16 floats (a whole vector on every target) with zeros in the padding,
+// so the GEMM reads the last partial vector without a mask.
+func im2colLD(cols int64) int64 { return (cols + 15) / 16 * 16 }
 
 // convGemm emits the GEMM path of a 2-D convolution.
 func (k *kernel) convGemm(g *convGeom, x, w, bias, res, y *buf, act activation) {
-	t := gemmTileFor(k.e.cfg)
 	cg, mg := g.cg(), g.mg()
 	kd := cg * g.kern[0] * g.kern[1]
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
 	P := OH * OW
-	wd := w.konst.Data.([]float32)
-	var packed []float32
-	for gi := int64(0); gi < g.group; gi++ {
-		packed = append(packed, packA(wd[gi*mg*kd:], mg, kd, kd, 1, t)...)
-	}
-	groupA := ((mg + t.mr - 1) / t.mr) * kd * t.mr
-	ap := k.constF32(packed)
 	k.loop(g.n, func(n value.Value) {
 		k.loop(g.group, func(gi value.Value) {
 			ng := k.b.NewAdd(k.b.NewMul(n, i64(g.group)), gi)
@@ -220,7 +217,10 @@ func (k *kernel) convGemm(g *convGeom, x, w, bias, res, y *buf, act activation) 
 			if res != nil {
 				resg = k.gep(res.ptr, yoff)
 			}
-			a := gemmA{ptr: k.gep(ap, k.b.NewMul(gi, i64(groupA))), packed: true}
+			// The weights are read in place (row-major [M][Cg*K]): packing
+			// them measured no faster and would double the weights in the
+			// module.
+			a := gemmA{ptr: k.gep(w.ptr, k.b.NewMul(gi, i64(mg*kd))), rs: kd, ks: 1}
 			if g.pointwise() {
 				ep.residual, ep.ldr = resg, P
 				k.gemm(gemmOp{m: mg, n: P, k: cg, a: a, b: gemmB{ptr: xg, ld: P}, c: yg, ldc: P, ep: ep})
@@ -235,7 +235,7 @@ func (k *kernel) convGemm(g *convGeom, x, w, bias, res, y *buf, act activation) 
 				if resg != nil {
 					e.residual, e.ldr = k.gep(resg, off), P
 				}
-				k.gemm(gemmOp{m: mg, n: rows * OW, k: kd, a: a, b: gemmB{ptr: sp, ld: rows * OW}, c: k.gep(yg, off), ldc: P, ep: e})
+				k.gemm(gemmOp{m: mg, n: rows * OW, k: kd, a: a, b: gemmB{ptr: sp, ld: im2colLD(rows * OW), padded: true}, c: k.gep(yg, off), ldc: P, ep: e})
 			}
 			if nb := OH / rb; nb > 0 {
 				k.loop(nb, func(bi value.Value) { block(k.b.NewMul(bi, i64(rb)), rb) })
@@ -304,7 +304,7 @@ func (k *kernel) im2col(g *convGeom, xg, col, oh0 value.Value, rows int64) {
 	KH, KW := g.kern[0], g.kern[1]
 	H, W := g.in[0], g.in[1]
 	OW := g.out[1]
-	ld := rows * OW
+	ld := im2colLD(rows * OW)
 	zero := constant.NewFloat(types.Float, 0)
 	k.loop(cg, func(c value.Value) {
 		xc := k.gep(xg, k.b.NewMul(c, i64(H*W)))
@@ -313,6 +313,7 @@ func (k *kernel) im2col(g *convGeom, xg, col, oh0 value.Value, rows int64) {
 			for kw := int64(0); kw < KW; kw++ {
 				dst := k.gep(col, k.b.NewMul(k.b.NewAdd(kr0, i64(kw)), i64(ld)))
 				lo, hi := validRange(OW, W, g.str[1], g.padB[1], kw, g.dil[1])
+				k.fill(dst, rows*OW, ld, zero)
 				k.loop(rows, func(r value.Value) {
 					oh := k.b.NewAdd(oh0, r)
 					ih := k.b.NewAdd(k.b.NewSub(k.b.NewMul(oh, i64(g.str[0])), i64(g.padB[0])), k.b.NewMul(kh, i64(g.dil[0])))

@@ -20,8 +20,9 @@ import (
 // K in blocks of KC (so a KC x NR sliver of B stays in L1 while the MR-row
 // slivers of A stream past it), N in panels of NR and M in panels of MR.
 //
-// A is addressed as A(i, k) = a + i*ars + k*aks, which covers row-major,
-// transposed and compile-time packed ([M/MR][K][MR], zero padded) layouts.
+// A is addressed as A(i, k) = a + i*ars + k*aks, which covers row-major and
+// transposed layouts (its elements are broadcast, so packing A measured no
+// faster for convolution weights).
 // B is either row-major (B(k, j) = b + k*ldb + j) or packed at compile time
 // into panels of NR columns ([N/NR][K][NR], the last panel as wide as the
 // remainder) so that each k step reads one contiguous run.
@@ -78,18 +79,18 @@ type epilogue struct {
 	act        activation
 }
 
-// gemmA says how the micro-kernel addresses A(i, k).
+// gemmA says how the micro-kernel addresses A(i, k) = ptr + i*rs + k*ks.
 type gemmA struct {
 	ptr    value.Value // float*
-	packed bool        // [ceil(M/MR)][K][MR], rows beyond M zero
-	rs, ks int64       // unpacked: A(i, k) = ptr + i*rs + k*ks
+	rs, ks int64
 }
 
 // gemmB says how the micro-kernel addresses B(k, j).
 type gemmB struct {
 	ptr    value.Value // float*
-	packed bool        // panels of NR columns, [K][w] each (w = NR, or the remainder)
+	packed bool        // panels of NR columns, [K][wp] each (wp = NR, or the remainder rounded up to VW, zero padded)
 	ld     int64       // unpacked: B(k, j) = ptr + k*ld + j
+	padded bool        // unpacked rows may be read up to n rounded up to VW
 }
 
 // gemmOp is one product C[M x N] (row stride ldc) = epilogue(A[M x K] · B[K x N]).
@@ -169,29 +170,38 @@ func (k *kernel) gemmKBlock(op gemmOp, t gemmTile, p0 value.Value, kc int64, fir
 	ep.accumulate = !first || op.ep.accumulate
 	nFull, nRem := op.n/t.nr, op.n%t.nr
 	panel := func(jp value.Value, j0 value.Value, w int64) {
-		// columns [j0, j0+w) in runs of full vectors, then scalars
+		// columns [j0, j0+w): full vectors, then the remainder either as a
+		// partial vector (B padded, or masked loads on x86) or as scalars
 		nv, ns := w/t.vw, w%t.vw
-		type run struct{ c0, nvec, vw int64 }
+		type run struct{ c0, nvec, vw, last int64 }
 		var runs []run
-		if nv > 0 {
-			runs = append(runs, run{0, nv, t.vw})
+		bmask := false
+		switch {
+		case ns > 0 && (op.b.packed || op.b.padded || k.e.cfg.VectorBits >= 256):
+			runs = append(runs, run{0, nv + 1, t.vw, ns})
+			bmask = !op.b.packed && !op.b.padded
+		case ns > 0:
+			if nv > 0 {
+				runs = append(runs, run{0, nv, t.vw, 0})
+			}
+			runs = append(runs, run{nv * t.vw, ns, 1, 0})
+		default:
+			runs = append(runs, run{0, nv, t.vw, 0})
 		}
-		if ns > 0 {
-			runs = append(runs, run{nv * t.vw, ns, 1})
-		}
+		wp := (w + t.vw - 1) / t.vw * t.vw
 		for _, r := range runs {
 			var bp value.Value
 			var bks int64
 			if op.b.packed {
-				// panel jp starts at jp*K*NR; inside it row k is at k*w
-				off := k.mulAdd(k.mulAdd(i64(r.c0), jp, op.k*t.nr), p0, w)
-				bp, bks = k.gep(op.b.ptr, off), w
+				// panel jp starts at jp*K*NR; inside it row k is at k*wp
+				off := k.mulAdd(k.mulAdd(i64(r.c0), jp, op.k*t.nr), p0, wp)
+				bp, bks = k.gep(op.b.ptr, off), wp
 			} else {
 				off := k.mulAdd(k.mulAdd(i64(r.c0), j0, 1), p0, op.b.ld)
 				bp, bks = k.gep(op.b.ptr, off), op.b.ld
 			}
 			col := k.mulAdd(i64(r.c0), j0, 1)
-			k.gemmRows(op, t, ep, bp, bks, p0, kc, col, r.nvec, r.vw)
+			k.gemmRows(op, t, ep, bp, bks, p0, kc, col, r.nvec, r.vw, r.last, bmask && r.last > 0)
 		}
 	}
 	if nFull > 0 {
@@ -206,19 +216,12 @@ func (k *kernel) gemmKBlock(op gemmOp, t gemmTile, p0 value.Value, kc int64, fir
 
 // gemmRows emits the micro-kernel calls down all of M for one column run
 // starting at column col of C with B sliver bp (k stride bks).
-func (k *kernel) gemmRows(op gemmOp, t gemmTile, ep epilogue, bp value.Value, bks int64, p0 value.Value, kc int64, col value.Value, nvec, vw int64) {
+func (k *kernel) gemmRows(op gemmOp, t gemmTile, ep epilogue, bp value.Value, bks int64, p0 value.Value, kc int64, col value.Value, nvec, vw, last int64, bmask bool) {
 	mFull, mRem := op.m/t.mr, op.m%t.mr
 	call := func(ip value.Value, mr int64) {
 		i0 := k.mulAdd(i64(0), ip, t.mr)
-		var ap value.Value
-		var ars, aks int64
-		if op.a.packed {
-			ap = k.gep(op.a.ptr, k.mulAdd(k.mulAdd(i64(0), ip, op.k*t.mr), p0, t.mr))
-			ars, aks = 1, t.mr
-		} else {
-			ap = k.gep(op.a.ptr, k.mulAdd(k.mulAdd(i64(0), i0, op.a.rs), p0, op.a.ks))
-			ars, aks = op.a.rs, op.a.ks
-		}
+		ap := k.gep(op.a.ptr, k.mulAdd(k.mulAdd(i64(0), i0, op.a.rs), p0, op.a.ks))
+		ars, aks := op.a.rs, op.a.ks
 		cp := k.gep(op.c, k.mulAdd(col, i0, op.ldc))
 		null := constant.NewNull(f32p)
 		var rb, cb, res value.Value = null, null, null
@@ -231,7 +234,7 @@ func (k *kernel) gemmRows(op gemmOp, t gemmTile, ep epilogue, bp value.Value, bk
 		if ep.residual != nil {
 			res = k.gep(ep.residual, k.mulAdd(col, i0, ep.ldr))
 		}
-		f := k.microKernel(ukKey{mr: mr, nvec: nvec, vw: vw, ars: ars, aks: aks, bks: bks, ldc: op.ldc, ldr: ep.ldr,
+		f := k.microKernel(ukKey{mr: mr, nvec: nvec, vw: vw, last: last, bmask: bmask, ars: ars, aks: aks, bks: bks, ldc: op.ldc, ldr: ep.ldr,
 			alpha: ep.alpha, accumulate: ep.accumulate, rowBias: ep.rowBias != nil, colBias: ep.colBias != nil,
 			residual: ep.residual != nil, act: ep.act})
 		k.b.NewCall(f, ap, bp, cp, i64(kc), rb, cb, res)
@@ -248,6 +251,8 @@ func (k *kernel) gemmRows(op gemmOp, t gemmTile, ep epilogue, bp value.Value, bk
 // epilogue are compile-time constants in its body.
 type ukKey struct {
 	mr, nvec, vw     int64
+	last             int64 // valid lanes of the last vector; 0 when all are
+	bmask            bool  // load the last B vector masked (B not padded)
 	ars, aks, bks    int64
 	ldc, ldr         int64
 	alpha            float64
@@ -260,6 +265,12 @@ type ukKey struct {
 // name is the micro-kernel's symbol suffix.
 func (u ukKey) name() string {
 	s := fmt.Sprintf("ukr.%dx%dx%d.a%d_%d.b%d.c%d", u.mr, u.nvec, u.vw, u.ars, u.aks, u.bks, u.ldc)
+	if u.last > 0 {
+		s += fmt.Sprintf(".last%d", u.last)
+		if u.bmask {
+			s += "m"
+		}
+	}
 	if u.alpha != 1 {
 		s += fmt.Sprintf(".al%x", math.Float32bits(float32(u.alpha)))
 	}
@@ -381,7 +392,12 @@ func (k *kernel) emitMicroKernel(u ukKey, pa, pb, pc, pk, prb, pcb, pres value.V
 	}
 	bv := make([]value.Value, u.nvec)
 	for v := range bv {
-		bv[v] = k.loadVec(k.gep(bp, i64(int64(v)*u.vw)), u.vw)
+		p := k.gep(bp, i64(int64(v)*u.vw))
+		if u.bmask && int64(v) == u.nvec-1 {
+			bv[v] = k.maskedLoad(p, u.vw, u.last)
+		} else {
+			bv[v] = k.loadVec(p, u.vw)
+		}
 	}
 	next := make([]value.Value, n)
 	for r := int64(0); r < u.mr; r++ {
@@ -418,41 +434,47 @@ func (k *kernel) storeTile(u ukKey, exit, entry, latch *ll.Block, next []value.V
 		acc[i] = exit.NewPhi(ll.NewIncoming(zero, entry), ll.NewIncoming(next[i], latch))
 	}
 	k.b = exit
-	var alpha value.Value
-	if u.alpha != 1 {
-		alpha = k.splat(constant.NewFloat(types.Float, float64(float32(u.alpha))), u.vw)
-	}
-	var fzero value.Value = constant.NewFloat(types.Float, 0)
-	if u.vw > 1 {
-		fzero = zero
+	// epi finishes x (width w floats) for row r at column offset off.
+	epi := func(x value.Value, r, off, w int64, rbs value.Value) {
+		if u.alpha != 1 {
+			x = k.b.NewFMul(x, k.splat(constant.NewFloat(types.Float, float64(float32(u.alpha))), w))
+		}
+		cp := k.gep(pc, i64(r*u.ldc+off))
+		if u.accumulate {
+			x = k.b.NewFAdd(x, k.loadVec(cp, w))
+		}
+		if rbs != nil {
+			x = k.b.NewFAdd(x, k.splat(rbs, w))
+		}
+		if u.colBias {
+			x = k.b.NewFAdd(x, k.loadVec(k.gep(pcb, i64(off)), w))
+		}
+		if u.residual {
+			x = k.b.NewFAdd(x, k.loadVec(k.gep(pres, i64(r*u.ldr+off)), w))
+		}
+		var fz value.Value = constant.NewFloat(types.Float, 0)
+		if w > 1 {
+			fz = constant.NewZeroInitializer(vecType(w))
+		}
+		k.storeVec(k.applyAct(u.act, x, fz, w), cp, w)
 	}
 	for r := int64(0); r < u.mr; r++ {
-		var rb value.Value
+		var rbs value.Value
 		if u.rowBias {
 			ld := k.b.NewLoad(types.Float, k.gep(prb, i64(r)))
 			ld.Align = 4
-			rb = k.splat(ld, u.vw)
+			rbs = ld
 		}
 		for v := int64(0); v < u.nvec; v++ {
 			x := acc[r*u.nvec+v]
-			if alpha != nil {
-				x = k.b.NewFMul(x, alpha)
+			if u.last > 0 && v == u.nvec-1 {
+				// partial vector: lane by lane, touching only valid columns
+				for l := int64(0); l < u.last; l++ {
+					epi(k.b.NewExtractElement(x, constant.NewInt(types.I32, l)), r, v*u.vw+l, 1, rbs)
+				}
+				continue
 			}
-			cp := k.gep(pc, i64(r*u.ldc+v*u.vw))
-			if u.accumulate {
-				x = k.b.NewFAdd(x, k.loadVec(cp, u.vw))
-			}
-			if rb != nil {
-				x = k.b.NewFAdd(x, rb)
-			}
-			if u.colBias {
-				x = k.b.NewFAdd(x, k.loadVec(k.gep(pcb, i64(v*u.vw)), u.vw))
-			}
-			if u.residual {
-				x = k.b.NewFAdd(x, k.loadVec(k.gep(pres, i64(r*u.ldr+v*u.vw)), u.vw))
-			}
-			x = k.applyAct(u.act, x, fzero, u.vw)
-			k.storeVec(x, cp, u.vw)
+			epi(x, r, v*u.vw, u.vw, rbs)
 		}
 	}
 }
@@ -492,33 +514,36 @@ func (k *kernel) constF32(vals []float32) value.Value {
 	return constant.NewBitCast(gl, f32p)
 }
 
-// packA lays out the M x K matrix a (A(i, k) = a[i*rs + k*ks]) as panels of
-// MR rows, [ceil(M/MR)][K][MR], zero padded, for gemmA{packed: true}.
-func packA(a []float32, m, kk, rs, ks int64, t gemmTile) []float32 {
-	np := (m + t.mr - 1) / t.mr
-	out := make([]float32, np*kk*t.mr)
-	for i := int64(0); i < m; i++ {
-		p, r := i/t.mr, i%t.mr
+// packB lays out the K x N matrix b (B(k, j) = b[k*rs + j*cs]) as panels of
+// NR columns, each [K][wp] with wp = NR or the last panel's width rounded up
+// to VW (zero padded), for gemmB{packed: true}.
+func packB(b []float32, kk, n, rs, cs int64, t gemmTile) []float32 {
+	nFull, rem := n/t.nr, n%t.nr
+	wpl := (rem + t.vw - 1) / t.vw * t.vw
+	out := make([]float32, kk*(nFull*t.nr+wpl))
+	for j0 := int64(0); j0 < n; j0 += t.nr {
+		w := min(t.nr, n-j0)
+		wp := (w + t.vw - 1) / t.vw * t.vw
+		base := j0 * kk
 		for q := int64(0); q < kk; q++ {
-			out[(p*kk+q)*t.mr+r] = a[i*rs+q*ks]
+			for c := int64(0); c < w; c++ {
+				out[base+q*wp+c] = b[q*rs+(j0+c)*cs]
+			}
 		}
 	}
 	return out
 }
 
-// packB lays out the K x N matrix b (B(k, j) = b[k*rs + j*cs]) as panels of
-// NR columns, each [K][w] with w = NR or the last panel's width, for
-// gemmB{packed: true}.
-func packB(b []float32, kk, n, rs, cs int64, t gemmTile) []float32 {
-	out := make([]float32, kk*n)
-	for j0 := int64(0); j0 < n; j0 += t.nr {
-		w := min(t.nr, n-j0)
-		base := j0 * kk
-		for q := int64(0); q < kk; q++ {
-			for c := int64(0); c < w; c++ {
-				out[base+q*w+c] = b[q*rs+(j0+c)*cs]
-			}
-		}
+// maskedLoad loads the first lanes floats of a vw-wide vector at p (the
+// rest zero) with llvm.masked.load.
+func (k *kernel) maskedLoad(p value.Value, vw, lanes int64) value.Value {
+	vt := types.NewVector(uint64(vw), types.Float)
+	mt := types.NewVector(uint64(vw), types.I1)
+	bits := make([]constant.Constant, vw)
+	for i := range bits {
+		bits[i] = constant.NewBool(int64(i) < lanes)
 	}
-	return out
+	name := fmt.Sprintf("llvm.masked.load.v%df32.p0v%df32", vw, vw)
+	f := k.e.intrinsic(name, vt, types.NewPointer(vt), types.I32, mt, vt)
+	return k.b.NewCall(f, k.b.NewBitCast(p, types.NewPointer(vt)), constant.NewInt(types.I32, 4), constant.NewVector(mt, bits...), constant.NewZeroInitializer(vt))
 }

@@ -2,6 +2,7 @@ package llvmgen_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -59,4 +60,31 @@ func BenchmarkPointwise(b *testing.B) {
 	rng := rand.New(rand.NewPCG(17, 18))
 	c := gmConv(rng, []int64{1, 24, 56, 56}, []int64{144, 24, 1, 1}, "", true, true)
 	benchNative(b, c, 2*144*24*56*56)
+}
+
+// BenchmarkResNetConvs times the other ResNet-18 convolution shapes: the
+// 7x7 stride-2 stem, the stride-2 3x3 and 3x3 layers at 28x28, 14x14 and
+// 7x7, and a 1x1 stride-2 downsample.
+func BenchmarkResNetConvs(b *testing.B) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, c := range []struct {
+		name       string
+		cin, cout  int64
+		hw, k, str int64
+	}{
+		{"stem7x7s2", 3, 64, 224, 7, 2},
+		{"l2s2", 64, 128, 56, 3, 2},
+		{"l2", 128, 128, 28, 3, 1},
+		{"l3", 256, 256, 14, 3, 1},
+		{"l4", 512, 512, 7, 3, 1},
+		{"l4down1x1s2", 256, 512, 14, 1, 2},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			pad := c.k / 2
+			attrs := fmt.Sprintf("strides=[%d, %d], pads=[%d, %d, %d, %d]", c.str, c.str, pad, pad, pad, pad)
+			gc := gmConv(rng, []int64{1, c.cin, c.hw, c.hw}, []int64{c.cout, c.cin, c.k, c.k}, attrs, true, true)
+			o := (c.hw+2*pad-c.k)/c.str + 1
+			benchNative(b, gc, float64(2*c.cin*c.cout*c.k*c.k*o*o))
+		})
+	}
 }

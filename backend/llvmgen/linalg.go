@@ -91,13 +91,16 @@ func matMulKernel(k *kernel) error {
 	}
 	if a.dt == ir.Float32 {
 		bop := gemmB{ptr: b.ptr, ld: n}
+		bsize := kk * n // elements per batch of B as the kernel reads it
 		if b.konst != nil {
 			// pack every batch of B; each packed batch is kk*n floats
 			src := b.konst.Data.([]float32)
 			t := gemmTileFor(k.e.cfg)
 			var packed []float32
 			for q := int64(0); q < int64(len(src))/(kk*n); q++ {
-				packed = append(packed, packB(src[q*kk*n:], kk, n, n, 1, t)...)
+				pb := packB(src[q*kk*n:], kk, n, n, 1, t)
+				bsize = int64(len(pb))
+				packed = append(packed, pb...)
 			}
 			bop = gemmB{ptr: k.constF32(packed), packed: true}
 		}
@@ -107,7 +110,7 @@ func matMulKernel(k *kernel) error {
 				b:   bop,
 				c:   k.gep(y.ptr, k.b.NewMul(p, i64(m*n))),
 				ldc: n, ep: epilogue{alpha: 1}}
-			op.b.ptr = k.gep(bop.ptr, offs(p, ib, kk*n))
+			op.b.ptr = k.gep(bop.ptr, offs(p, ib, bsize))
 			k.gemm(op)
 		})
 		return nil
