@@ -308,7 +308,7 @@ func maxPoolKernel(k *kernel) error {
 			k.store(ind, oi, k.b.NewAdd(k.rdMul(pl, inP), k.rdGet(types.I64, bestI)))
 		}
 	}}
-	if ind == nil && rdRowsOK(g, x) {
+	if ind == nil && rdRowsOK(g, x, true) {
 		// Strict > keeps the first maximal element, as the window path does.
 		k.rdPoolRows(g, x, y, fns, func(acc, v value.Value) value.Value {
 			return k.b.NewSelect(gt(v, acc), v, acc)
@@ -319,10 +319,13 @@ func maxPoolKernel(k *kernel) error {
 	return nil
 }
 
-// rdRowsOK reports whether rdPoolRows applies: 2-D, fp32/f64, some
-// interior columns, and no output row whose window misses the input.
-func rdRowsOK(g *rdPoolGeom, x *buf) bool {
-	if len(g.in) != 2 || (x.dt != ir.Float32 && x.dt != ir.Float64) {
+// rdRowsOK reports whether rdPoolRows applies: 2-D, an output type that
+// can hold the accumulator (fp32, f64, and for MaxPool 8-bit integers when
+// ints), some interior columns, and no output row whose window misses the
+// input.
+func rdRowsOK(g *rdPoolGeom, x *buf, ints bool) bool {
+	ok := x.dt == ir.Float32 || x.dt == ir.Float64 || ints && (x.dt == ir.Int8 || x.dt == ir.Uint8)
+	if len(g.in) != 2 || !ok {
 		return false
 	}
 	if lo, hi := rdInterior(g); hi <= lo {
@@ -410,7 +413,7 @@ func (k *kernel) rdSumPool(term func(v value.Value) value.Value, final func(s, v
 		r := final(k.rdGet(ft, sum), valid, k.b.NewSIToFP(padded, ft))
 		k.rdStoreF(y, k.rdAdd(k.rdMul(pl, outP), o), r)
 	}}
-	if average && rdRowsOK(g, x) {
+	if average && rdRowsOK(g, x, false) {
 		// Interior elements: the whole kernel width is inside the input.
 		div := make([]int64, g.out[0])
 		for o := range div {

@@ -61,6 +61,7 @@ func TestMaxPoolCompiledInt8AndNaN(t *testing.T) {
   input %x : f32[1,3,6,7]
   %qm, %qi = MaxPool(%q) {kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]}
   %sm = MaxPool(%s) {kernel_shape=[2, 2], ceil_mode=1, strides=[2, 2]}
+  %qr = MaxPool(%q) {kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]}
   %xm, %xi = MaxPool(%x) {kernel_shape=[2, 3], pads=[1, 1, 1, 1]}
   %gm = GlobalMaxPool(%x)
   %xf = MaxPool(%x) {kernel_shape=[2, 3], pads=[1, 1, 1, 1]}
@@ -68,6 +69,7 @@ func TestMaxPoolCompiledInt8AndNaN(t *testing.T) {
   output %xf
   output %xa
   output %qm
+  output %qr
   output %qi
   output %sm
   output %xm
