@@ -11,6 +11,33 @@ import (
 	"github.com/effc/effc/ir"
 )
 
+func init() {
+	scratchNeeds["Softmax"] = softmaxScratch
+	scratchNeeds["LogSoftmax"] = softmaxScratch
+}
+
+// softmaxScratch is the scratch of Softmax/LogSoftmax over a non-last axis
+// of fp32/f64 data: a max row and a sum row over the trailing dims, so the
+// loops over them run contiguously (see softmaxColumns).
+func softmaxScratch(n *ir.Node) int64 {
+	if len(n.Inputs) == 0 || n.Inputs[0] == nil {
+		return 0
+	}
+	t := n.Inputs[0].Type
+	if !t.Ranked || !t.Shape.Static() || (t.DType != ir.Float32 && t.DType != ir.Float64) {
+		return 0
+	}
+	shape := t.Shape.Sizes()
+	axis, err := rdAxis(n.AttrInt("axis", -1), len(shape))
+	if err != nil || len(shape) == 0 {
+		return 0
+	}
+	if inner := ir.NumElements(shape[axis+1:]); inner > 1 {
+		return 2 * inner * int64(t.DType.Size())
+	}
+	return 0
+}
+
 // softmaxKind selects Softmax, LogSoftmax or Hardmax.
 type softmaxKind int
 
@@ -50,6 +77,10 @@ func softmaxKernel(kind softmaxKind) kernelFunc {
 		ft := rdFloat(x.dt)
 		if kind == smHardmax {
 			k.hardmaxLines(x, y, axis)
+			return nil
+		}
+		if _, _, inner := rdSplitAxis(x.shape, axis); inner > 1 && softmaxScratch(k.n) > 0 {
+			k.softmaxColumns(x, y, axis, kind == smLogSoftmax)
 			return nil
 		}
 		mSlot, sSlot := k.rdSlot(ft), k.rdSlot(ft)
@@ -124,5 +155,61 @@ func (k *kernel) hardmaxLines(x, y *buf, axis int) {
 			k.rdSet(bestV, k.b.NewSelect(take, v, bv))
 		})
 		k.store(y, at(k.rdGet(types.I64, best)), one)
+	})
+}
+
+// softmaxColumns is Softmax/LogSoftmax over a non-last axis of fp32/f64
+// data: per outer index, the max and the sum of exp for all inner positions
+// are kept in two scratch rows and every pass loops contiguously over the
+// inner positions (so it vectorizes), instead of walking each line with
+// stride inner.
+func (k *kernel) softmaxColumns(x, y *buf, axis int, logSoftmax bool) {
+	outer, size, inner := rdSplitAxis(x.shape, axis)
+	ft := rdFloat(x.dt)
+	mrow := k.b.NewBitCast(k.scratch, types.NewPointer(ft))
+	srow := k.b.NewGetElementPtr(ft, mrow, i64(inner))
+	at := func(row value.Value, i value.Value) value.Value { return k.b.NewGetElementPtr(ft, row, i) }
+	k.loop(outer, func(o value.Value) {
+		base := k.rdMul(o, size*inner)
+		pos := func(j, i value.Value) value.Value { return k.rdAdd(k.rdAdd(base, k.rdMul(j, inner)), i) }
+		k.loop(inner, func(i value.Value) {
+			k.b.NewStore(rdF(ft, math.Inf(-1)), at(mrow, i))
+			k.b.NewStore(rdF(ft, 0), at(srow, i))
+		})
+		k.loop(size, func(j value.Value) {
+			k.loop(inner, func(i value.Value) {
+				p := at(mrow, i)
+				k.b.NewStore(k.rdMaxNaN(k.b.NewLoad(ft, p), k.load(x, pos(j, i))), p)
+			})
+		})
+		k.loop(size, func(j value.Value) {
+			k.loop(inner, func(i value.Value) {
+				e := k.rdExp(k.b.NewFSub(k.load(x, pos(j, i)), k.b.NewLoad(ft, at(mrow, i))))
+				if !logSoftmax {
+					k.store(y, pos(j, i), e)
+				}
+				p := at(srow, i)
+				k.b.NewStore(k.b.NewFAdd(k.b.NewLoad(ft, p), e), p)
+			})
+		})
+		if logSoftmax {
+			k.loop(inner, func(i value.Value) {
+				p := at(srow, i)
+				s := k.b.NewLoad(ft, p)
+				k.b.NewStore(k.call(rdIntrinsic("llvm.log", s), ft, s), p)
+			})
+		}
+		k.loop(size, func(j value.Value) {
+			k.loop(inner, func(i value.Value) {
+				q := pos(j, i)
+				s := k.b.NewLoad(ft, at(srow, i))
+				if logSoftmax {
+					// (x - max) - log(sum), as on the last axis.
+					k.store(y, q, k.b.NewFSub(k.b.NewFSub(k.load(x, q), k.b.NewLoad(ft, at(mrow, i))), s))
+					return
+				}
+				k.store(y, q, k.b.NewFDiv(k.load(y, q), s))
+			})
+		})
 	})
 }
