@@ -102,10 +102,6 @@ func rdPoolGeometry(n *ir.Node, x, y *buf) (*rdPoolGeom, error) {
 	return g, nil
 }
 
-// rdPoolVisit is called for every window element: off is its offset in
-// the plane, pos its input coordinates.
-type rdPoolVisit func(off value.Value, pos []value.Value)
-
 // rdPoolFns are the callbacks of a windowed pool: begin starts a window,
 // visit sees each window element inside the input (row-major window order,
 // as the interpreter) with its offset in the plane and input coordinates,
