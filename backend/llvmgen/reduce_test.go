@@ -323,3 +323,44 @@ func TestReduceNeedsConstantAxes(t *testing.T) {
 		t.Fatalf("got %v, want an error saying the axes must be constant", err)
 	}
 }
+
+// TestReduceCompiledRandomAxes gives every Reduce* op a random rank-4
+// shape (sizes 1..7) and a random axes subset and keepdims, so the
+// merging of neighbouring kept/reduced dims and both loop orders (row
+// accumulation, scalar groups) meet many layouts.
+func TestReduceCompiledRandomAxes(t *testing.T) {
+	ops := []string{"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+		"ReduceL2", "ReduceLogSumExp", "ReduceSumSquare", "ReduceLogSum"}
+	rng := rand.New(rand.NewPCG(17, 3))
+	for trial := 0; trial < 3; trial++ {
+		s := rdShape(rng, 4)
+		var b strings.Builder
+		fmt.Fprintf(&b, "  input %%x : f32[%s]\n  input %%p : f32[%s]\n", rdDims(s), rdDims(s))
+		for i, op := range ops {
+			var axes []string
+			for a := 0; a < 4; a++ {
+				if rng.IntN(2) == 0 {
+					axes = append(axes, fmt.Sprint(a-4*rng.IntN(2))) // some negative
+				}
+			}
+			if len(axes) == 0 {
+				axes = []string{fmt.Sprint(rng.IntN(4))}
+			}
+			in := "x"
+			if op == "ReduceLogSum" {
+				in = "p"
+			}
+			fmt.Fprintf(&b, "  const %%a%d : i64[%d] = [%s]\n", i, len(axes), strings.Join(axes, ", "))
+			fmt.Fprintf(&b, "  %%r%d = %s(%%%s, %%a%d) {keepdims=%d}\n  output %%r%d\n", i, op, in, i, rng.IntN(2), i)
+		}
+		g := rdGraph(t, b.String())
+		in := rdInputs(g, uint64(100+trial), false)
+		for i, v := range in["p"].Data.([]float32) {
+			in["p"].Data.([]float32)[i] = float32(math.Abs(float64(v))) + 0.1
+		}
+		for i, v := range in["x"].Data.([]float32) {
+			in["x"].Data.([]float32)[i] = v/2 + 1 // keep ReduceProd of up to 7^4 factors in range
+		}
+		rdCheck(t, g, in, 1e-4)
+	}
+}
