@@ -18,12 +18,12 @@ import (
 // exclude_outside, axes and keep_aspect_ratio_policy. roi, scales and sizes
 // may be runtime values (the ONNX tests feed them as inputs); only the output
 // shape must be static. For each output index of an axis the kernel computes
-// the taps (input index, weight) with the reference's formulas into a small
-// scratch table, then applies them to every outer/inner position.
+// the taps (input index, weight) with the reference's formulas into scratch
+// tables, then walks the data in memory order applying them.
 //
-// Scratch layout: the tap table (maxTaps indices then maxTaps weights, 8
-// bytes each) followed by two ping-pong double buffers for the intermediate
-// results between axes.
+// Scratch layout: the tap tables (maxOut rows of maxTaps indices, the same
+// of weights, then maxOut tap counts, 8 bytes each) followed by two
+// ping-pong double buffers for the intermediate results between axes.
 
 func init() {
 	scratchNeeds["Resize"] = func(n *ir.Node) int64 {
@@ -41,6 +41,7 @@ type resizePlan struct {
 	axes    []int // the axes the roi/scales/sizes values refer to, in order
 	passes  []int // the axes resampled, in order
 	maxTaps int64
+	maxOut  int64 // largest output size of a resampled axis
 	mid     int64 // largest intermediate element count
 	mode    string
 	coord   string
@@ -146,6 +147,7 @@ func planResize(n *ir.Node) (*resizePlan, error) {
 			taps = int64(2-2*st) + 2
 		}
 		p.maxTaps = max(p.maxTaps, taps)
+		p.maxOut = max(p.maxOut, p.out[a])
 	}
 	return p, nil
 }
@@ -168,7 +170,7 @@ func constInput(n *ir.Node, i int) *ir.Tensor {
 }
 
 func (p *resizePlan) scratchBytes() int64 {
-	return 16*p.maxTaps + 2*8*p.mid
+	return 16*p.maxOut*p.maxTaps + 8*p.maxOut + 2*8*p.mid
 }
 
 // resizeKernel compiles Resize. Nearest resizing with constant (or absent)
@@ -257,9 +259,14 @@ func resizeKernel(k *kernel) error {
 			scale[a] = s
 		}
 	}
-	tapIdx := k.b.NewBitCast(k.scratch, types.NewPointer(types.I64))
-	tapW := k.b.NewGetElementPtr(f64, k.b.NewBitCast(k.scratch, types.NewPointer(f64)), i64(p.maxTaps))
-	midBase := k.b.NewGetElementPtr(f64, k.b.NewBitCast(k.scratch, types.NewPointer(f64)), i64(2*p.maxTaps))
+	rows := p.maxOut * p.maxTaps
+	sc := k.b.NewBitCast(k.scratch, types.NewPointer(f64))
+	tabs := resizeTables{
+		idx: k.b.NewBitCast(k.scratch, types.NewPointer(types.I64)),
+		w:   k.b.NewGetElementPtr(f64, sc, i64(rows)),
+		cnt: k.b.NewBitCast(k.b.NewGetElementPtr(f64, sc, i64(2*rows)), types.NewPointer(types.I64)),
+	}
+	midBase := k.b.NewGetElementPtr(f64, sc, i64(2*rows+p.maxOut))
 	mids := [2]*buf{
 		{ptr: midBase, dt: ir.Float64},
 		{ptr: k.b.NewGetElementPtr(f64, midBase, i64(p.mid)), dt: ir.Float64},
@@ -271,19 +278,28 @@ func resizeKernel(k *kernel) error {
 		if pi < len(p.passes)-1 {
 			dst = mids[pi%2]
 		}
-		k.resizePass(p, src, dst, shape, a, scale[a], roiS[a], roiE[a], tapIdx, tapW)
+		k.resizePass(p, src, dst, shape, a, scale[a], roiS[a], roiE[a], tabs)
 		shape[a] = p.out[a]
 		src = dst
 	}
 	return nil
 }
 
-// resizePass resamples src (of shape) along axis a into dst.
-func (k *kernel) resizePass(p *resizePlan, src, dst *buf, shape []int64, a int, scale, roiS, roiE, tapIdx, tapW value.Value) {
+// resizePass resamples src (of shape) along axis a into dst. Phase 1
+// computes every output index's taps into row j of the tables, keeping only
+// the non-zero weights in order (the reference skips zero-weight taps) and
+// -1 as the count of extrapolated indices; phase 2 walks the data in memory
+// order applying them.
+func (k *kernel) resizePass(p *resizePlan, src, dst *buf, shape []int64, a int, scale, roiS, roiE value.Value, tabs resizeTables) {
 	inW, outW := shape[a], p.out[a]
 	outer := ir.NumElements(shape[:a])
 	inner := ir.NumElements(shape[a+1:])
+	T := p.maxTaps
 	k.loop(outW, func(j value.Value) {
+		row := k.b.NewMul(j, i64(T))
+		tapW := k.b.NewGetElementPtr(f64, tabs.w, row)
+		tapIdx := k.b.NewGetElementPtr(types.I64, tabs.idx, row)
+		cnt := k.b.NewGetElementPtr(types.I64, tabs.cnt, j)
 		xf := k.b.NewSIToFP(j, f64)
 		xo := k.origCoord(p, xf, inW, outW, scale, roiS, roiE)
 		var extrap value.Value
@@ -318,40 +334,57 @@ func (k *kernel) resizePass(p *resizePlan, src, dst *buf, shape []int64, a int, 
 					})
 				})
 			}
+			// Compact the non-zero taps to the front, in order.
+			m := k.mxLocal(types.I64, i64(0))
 			k.mxLoopV(n, func(i value.Value) {
-				idx := k.mxClamp(k.b.NewAdd(base, i), 0, inW-1)
-				k.b.NewStore(idx, k.b.NewGetElementPtr(types.I64, tapIdx, i))
-			})
-			k.loop(outer, func(o value.Value) {
-				sBase := k.b.NewMul(o, i64(inW*inner))
-				dBase := k.b.NewMul(k.b.NewAdd(k.b.NewMul(o, i64(outW)), j), i64(inner))
-				k.loop(inner, func(e value.Value) {
-					acc := k.mxLocal(f64, mxF64c(0))
-					k.mxLoopV(n, func(i value.Value) {
-						w := k.mxAt(f64, tapW, i)
-						k.mxIf(k.b.NewFCmp(enum.FPredUNE, w, mxF64c(0)), func() {
-							idx := k.mxAt(types.I64, tapIdx, i)
-							v := k.mxLoadF64(src, k.b.NewAdd(k.b.NewAdd(sBase, k.b.NewMul(idx, i64(inner))), e))
-							k.mxSet(acc, k.b.NewFAdd(k.mxGet(acc), k.b.NewFMul(w, v)))
-						})
-					})
-					k.mxStoreF64(dst, k.b.NewAdd(dBase, e), k.mxGet(acc))
+				w := k.mxAt(f64, tapW, i)
+				k.mxIf(k.b.NewFCmp(enum.FPredUNE, w, mxF64c(0)), func() {
+					mv := k.mxGet(m)
+					idx := k.mxClamp(k.b.NewAdd(base, i), 0, inW-1)
+					k.b.NewStore(w, k.b.NewGetElementPtr(f64, tapW, mv))
+					k.b.NewStore(idx, k.b.NewGetElementPtr(types.I64, tapIdx, mv))
+					k.mxSet(m, k.b.NewAdd(mv, i64(1)))
 				})
 			})
+			k.b.NewStore(k.mxGet(m), cnt)
 		}
 		if extrap == nil {
 			body()
 			return
 		}
-		k.mxIfElse(extrap, func() {
-			k.loop(outer, func(o value.Value) {
-				dBase := k.b.NewMul(k.b.NewAdd(k.b.NewMul(o, i64(outW)), j), i64(inner))
+		k.mxIfElse(extrap, func() { k.b.NewStore(i64(-1), cnt) }, body)
+	})
+	k.loop(outer, func(o value.Value) {
+		sBase := k.b.NewMul(o, i64(inW*inner))
+		k.loop(outW, func(j value.Value) {
+			row := k.b.NewMul(j, i64(T))
+			tapW := k.b.NewGetElementPtr(f64, tabs.w, row)
+			tapIdx := k.b.NewGetElementPtr(types.I64, tabs.idx, row)
+			n := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, tabs.cnt, j))
+			dBase := k.b.NewMul(k.b.NewAdd(k.b.NewMul(o, i64(outW)), j), i64(inner))
+			k.mxIfElse(k.b.NewICmp(enum.IPredSLT, n, i64(0)), func() {
 				k.loop(inner, func(e value.Value) {
 					k.mxStoreF64(dst, k.b.NewAdd(dBase, e), mxF64c(p.extrap))
 				})
+			}, func() {
+				k.loop(inner, func(e value.Value) {
+					acc := k.mxLocal(f64, mxF64c(0))
+					k.mxLoopV(n, func(i value.Value) {
+						w := k.mxAt(f64, tapW, i)
+						idx := k.mxAt(types.I64, tapIdx, i)
+						v := k.mxLoadF64(src, k.b.NewAdd(k.b.NewAdd(sBase, k.b.NewMul(idx, i64(inner))), e))
+						k.mxSet(acc, k.b.NewFAdd(k.mxGet(acc), k.b.NewFMul(w, v)))
+					})
+					k.mxStoreF64(dst, k.b.NewAdd(dBase, e), k.mxGet(acc))
+				})
 			})
-		}, body)
+		})
 	})
+}
+
+// resizeTables are the per-output-index tap tables in scratch.
+type resizeTables struct {
+	idx, w, cnt value.Value // i64*, double*, i64*
 }
 
 // origCoord maps output index x (double) to the input coordinate, with the
