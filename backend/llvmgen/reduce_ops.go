@@ -345,6 +345,48 @@ func argKernel(largest bool) kernelFunc {
 			}
 			return k.b.NewICmp(rdIntOrder(x.dt, largest), a, b)
 		}
+		// upd reports whether the current value cv replaces the best bv.
+		upd := func(cv, bv value.Value) value.Value {
+			if fl {
+				bN, cN := k.rdIsNaN(bv), k.rdIsNaN(cv)
+				cb := k.b.NewAnd(k.b.NewXor(bN, constant.True), k.b.NewOr(cN, gt(cv, bv)))
+				if !last {
+					return cb
+				}
+				bc := k.b.NewAnd(k.b.NewXor(cN, constant.True), k.b.NewOr(bN, gt(bv, cv)))
+				tie := k.b.NewAnd(k.b.NewXor(bc, constant.True), k.b.NewXor(bN, constant.True))
+				return k.b.NewOr(cb, tie)
+			}
+			u := gt(cv, bv)
+			if last {
+				u = k.b.NewOr(u, k.b.NewXor(gt(bv, cv), constant.True))
+			}
+			return u
+		}
+		if inner > 1 && argScratch(k.n) > 0 {
+			// Best values of all inner positions in a scratch row, so the
+			// loops run contiguously over them.
+			vrow := k.b.NewBitCast(k.scratch, types.NewPointer(t))
+			k.loop(outer, func(o value.Value) {
+				base, obase := k.rdMul(o, size*inner), k.rdMul(o, inner)
+				k.loop(inner, func(i value.Value) {
+					k.b.NewStore(k.load(x, k.rdAdd(base, i)), k.b.NewGetElementPtr(t, vrow, i))
+					k.store(y, k.rdAdd(obase, i), i64(0))
+				})
+				k.rdLoop(i64(1), i64(size), func(j value.Value) {
+					row := k.rdAdd(base, k.rdMul(j, inner))
+					k.loop(inner, func(i value.Value) {
+						vp := k.b.NewGetElementPtr(t, vrow, i)
+						cv, bv := k.load(x, k.rdAdd(row, i)), k.b.NewLoad(t, vp)
+						u := upd(cv, bv)
+						k.b.NewStore(k.b.NewSelect(u, cv, bv), vp)
+						oi := k.rdAdd(obase, i)
+						k.store(y, oi, k.b.NewSelect(u, j, k.load(y, oi)))
+					})
+				})
+			})
+			return nil
+		}
 		k.loopNest([]int64{outer, inner}, func(idx []value.Value) {
 			base := k.b.NewAdd(k.rdMul(idx[0], size*inner), idx[1])
 			k.rdSet(bestI, i64(0))
@@ -352,29 +394,41 @@ func argKernel(largest bool) kernelFunc {
 			k.rdLoop(i64(1), i64(size), func(j value.Value) {
 				cv := k.load(x, k.b.NewAdd(base, k.rdMul(j, inner)))
 				bv := k.rdGet(t, bestV)
-				var upd value.Value
-				if fl {
-					bN, cN := k.rdIsNaN(bv), k.rdIsNaN(cv)
-					cb := k.b.NewAnd(k.b.NewXor(bN, constant.True), k.b.NewOr(cN, gt(cv, bv)))
-					upd = cb
-					if last {
-						bc := k.b.NewAnd(k.b.NewXor(cN, constant.True), k.b.NewOr(bN, gt(bv, cv)))
-						tie := k.b.NewAnd(k.b.NewXor(bc, constant.True), k.b.NewXor(bN, constant.True))
-						upd = k.b.NewOr(cb, tie)
-					}
-				} else {
-					upd = gt(cv, bv)
-					if last {
-						upd = k.b.NewOr(upd, k.b.NewXor(gt(bv, cv), constant.True))
-					}
-				}
-				k.rdSet(bestI, k.b.NewSelect(upd, j, k.rdGet(types.I64, bestI)))
-				k.rdSet(bestV, k.b.NewSelect(upd, cv, bv))
+				u := upd(cv, bv)
+				k.rdSet(bestI, k.b.NewSelect(u, j, k.rdGet(types.I64, bestI)))
+				k.rdSet(bestV, k.b.NewSelect(u, cv, bv))
 			})
 			k.store(y, k.b.NewAdd(k.rdMul(idx[0], inner), idx[1]), k.rdGet(types.I64, bestI))
 		})
 		return nil
 	}
+}
+
+func init() {
+	scratchNeeds["ArgMax"] = argScratch
+	scratchNeeds["ArgMin"] = argScratch
+}
+
+// argScratch is ArgMax/ArgMin's scratch when the axis is not the last:
+// one row of best values over the trailing dims (8 bytes per position,
+// enough for any compute type).
+func argScratch(n *ir.Node) int64 {
+	if len(n.Inputs) == 0 || n.Inputs[0] == nil {
+		return 0
+	}
+	t := n.Inputs[0].Type
+	if !t.Ranked || !t.Shape.Static() {
+		return 0
+	}
+	shape := t.Shape.Sizes()
+	axis, err := rdAxis(n.AttrInt("axis", 0), len(shape))
+	if err != nil || len(shape) == 0 {
+		return 0
+	}
+	if inner := ir.NumElements(shape[axis+1:]); inner > 1 {
+		return 8 * inner
+	}
+	return 0
 }
 
 // cumSumKernel compiles CumSum with a constant axis input: exclusive and
