@@ -20,8 +20,7 @@ func benchNative(b *testing.B, c gmCase, flops float64) {
 	if spec, err = spec.WithCPU("native"); err != nil {
 		b.Fatal(err)
 	}
-	t := &testing.T{}
-	g := gmParse(t, c.src)
+	g := gmParse(b, c.src)
 	e := &engine.Engine{Spec: spec}
 	_, r, err := e.Bench(context.Background(), g, c.inputs, max(20, b.N))
 	if err != nil {

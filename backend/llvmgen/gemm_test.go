@@ -61,7 +61,7 @@ type gmCase struct {
 }
 
 // gmParse parses effir text and infers shapes.
-func gmParse(t *testing.T, src string) *ir.Graph {
+func gmParse(t testing.TB, src string) *ir.Graph {
 	t.Helper()
 	g, err := ir.Parse([]byte(src))
 	if err != nil {
