@@ -114,7 +114,7 @@ func gmRun(t *testing.T, cases []gmCase, tol float64) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				gmCheck(t, want, got, 1e-4)
+				gmCheck(t, want, got, tol)
 			})
 		}
 	}
@@ -245,4 +245,50 @@ func gmAsm(t *testing.T, spec *target.Spec, g *ir.Graph) string {
 func gmCompile(spec *target.Spec, g *ir.Graph, dir string) error {
 	_, err := backend.Compile(context.Background(), g, spec, backend.Options{OutDir: filepath.Join(dir, "out"), Emit: []string{backend.EmitAsm, backend.EmitLLVM}})
 	return err
+}
+
+// gmTyped is a tensor of dtype dt with small random values (integers in
+// [-20, 20), or [0, 40) for unsigned types).
+func gmTyped(rng *rand.Rand, dt ir.DType, shape []int64) *ir.Tensor {
+	t := ir.NewTensor(dt, shape)
+	for i := 0; i < t.Len(); i++ {
+		v := rng.IntN(40) - 20
+		switch d := t.Data.(type) {
+		case []float64:
+			d[i] = rng.Float64()*2 - 1
+		case []int32:
+			d[i] = int32(v)
+		case []int64:
+			d[i] = int64(v)
+		case []uint8:
+			d[i] = uint8(v + 20)
+		case []int8:
+			d[i] = int8(v)
+		}
+	}
+	return t
+}
+
+// TestLinalgOtherDTypes covers the scalar MatMul and Gemm paths: float64,
+// int32 and int64 (wrapping products, integral alpha/beta).
+func TestLinalgOtherDTypes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	mk := func(name, ty string, dt ir.DType, as, bs []int64, body string, extra map[string]*ir.Tensor) gmCase {
+		in := map[string]*ir.Tensor{"a": gmTyped(rng, dt, as), "b": gmTyped(rng, dt, bs)}
+		src := fmt.Sprintf("effir 1\ngraph \"g\" opset{ai.onnx=18} {\n  input %%a : %s\n  input %%b : %s\n", gmType(ty, as), gmType(ty, bs))
+		for k, v := range extra {
+			src += fmt.Sprintf("  input %%%s : %s\n", k, gmType(ty, v.Shape))
+			in[k] = v
+		}
+		return gmCase{name: name, src: src + body + "  output %y\n}\n", inputs: in}
+	}
+	cases := []gmCase{
+		mk("matmul_f64", "f64", ir.Float64, []int64{2, 3, 5}, []int64{5, 4}, "  %y = MatMul(%a, %b)  @mm\n", nil),
+		mk("matmul_i32", "i32", ir.Int32, []int64{3, 7}, []int64{2, 7, 5}, "  %y = MatMul(%a, %b)  @mm\n", nil),
+		mk("gemm_f64", "f64", ir.Float64, []int64{6, 4}, []int64{5, 6}, "  %y = Gemm(%a, %b, %c) {alpha=0.5, beta=2.0, transA=1, transB=1}  @g\n",
+			map[string]*ir.Tensor{"c": gmTyped(rng, ir.Float64, []int64{5})}),
+		mk("gemm_i64", "i64", ir.Int64, []int64{3, 4}, []int64{4, 2}, "  %y = Gemm(%a, %b, %c) {alpha=2.0, beta=3.0}  @g\n",
+			map[string]*ir.Tensor{"c": gmTyped(rng, ir.Int64, []int64{3, 1})}),
+	}
+	gmRun(t, cases, 1e-9)
 }
