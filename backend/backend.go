@@ -164,6 +164,10 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	if err := b.write("model.ll", []byte(mod.String())); err != nil {
 		return nil, err
 	}
+	if err := b.write("weights.bin", mod.Rodata); err != nil {
+		return nil, err
+	}
+	b.weightsSym = mod.WeightsSymbol
 	if err := b.compile(want); err != nil {
 		return nil, err
 	}
@@ -242,6 +246,8 @@ type build struct {
 	dir  string
 	spec *target.Spec
 	name string
+	// weightsSym is the symbol the module reads weights.bin through.
+	weightsSym string
 }
 
 func (b *build) write(name string, data []byte) error {
@@ -264,20 +270,30 @@ func (b *build) compile(want map[string]bool) error {
 			return err
 		}
 	}
-	if err := b.run("llc", append(b.spec.LLCArgs(), "-filetype=obj", "model.opt.bc", "-o", "model.o")...); err != nil {
+	if err := b.run("llc", append(b.spec.LLCArgs(), "-filetype=obj", "model.opt.bc", "-o", "code.o")...); err != nil {
 		return err
 	}
+	if err := b.weightsObject(); err != nil {
+		return err
+	}
+	defer os.Remove(filepath.Join(b.dir, "weights.o"))
+	defer os.Remove(filepath.Join(b.dir, "weights.bin"))
+	defer os.Remove(filepath.Join(b.dir, "code.o"))
 	if b.spec.ObjectFormat == target.FormatWasm {
 		prefix := runtime.Prefix(b.name)
 		args := append([]string{}, b.spec.Link.Flags...)
-		args = append(args, "--export="+prefix+"_run", "--export="+prefix+"_arena_size", "model.o")
+		args = append(args, "--export="+prefix+"_run", "--export="+prefix+"_arena_size", "code.o", "weights.o")
 		args = append(args, b.spec.Link.Libs...)
 		args = append(args, "-o", "model.wasm")
-		if err := b.run(b.spec.Link.Linker, args...); err != nil {
-			return err
-		}
-		os.Remove(filepath.Join(b.dir, "model.o"))
-		return nil
+		return b.run(b.spec.Link.Linker, args...)
+	}
+	// One relocatable model.o holding code and weights; the weights symbol
+	// is made local so several models link into one program.
+	if err := b.run("ld.lld", "-r", "code.o", "weights.o", "-o", "model.o"); err != nil {
+		return err
+	}
+	if err := b.run("objcopy", "--localize-symbol="+b.weightsSym, "model.o"); err != nil {
+		return err
 	}
 	if want[EmitLib] {
 		if err := b.run(b.spec.Link.AR, "rcsD", "libmodel.a", "model.o"); err != nil {
@@ -294,6 +310,38 @@ func (b *build) compile(want map[string]bool) error {
 		os.Remove(filepath.Join(b.dir, "model.o"))
 	}
 	return nil
+}
+
+// elfMachine maps a triple's architecture to llvm-objcopy's output format.
+var elfMachine = map[string]string{"x86_64": "elf64-x86-64", "aarch64": "elf64-littleaarch64"}
+
+// weightsObject turns weights.bin into weights.o defining the weights
+// symbol: llvm-objcopy wraps the bytes for ELF; for wasm, whose objects
+// llvm-objcopy cannot write, a data-only module goes through llc (no opt).
+func (b *build) weightsObject() error {
+	if b.spec.ObjectFormat == target.FormatWasm {
+		data, err := os.ReadFile(filepath.Join(b.dir, "weights.bin"))
+		if err != nil {
+			return err
+		}
+		m := llvmgen.DataModule(b.weightsSym, b.spec.Triple, data)
+		if err := b.write("weights.ll", []byte(m.String())); err != nil {
+			return err
+		}
+		defer os.Remove(filepath.Join(b.dir, "weights.ll"))
+		return b.run("llc", append(b.spec.LLCArgs(), "-filetype=obj", "weights.ll", "-o", "weights.o")...)
+	}
+	arch, _, _ := strings.Cut(b.spec.Triple, "-")
+	format, ok := elfMachine[arch]
+	if !ok {
+		return fmt.Errorf("target %s: no ELF output format known for architecture %s", b.spec.Name, arch)
+	}
+	return b.run("objcopy", "-I", "binary", "-O", format,
+		"--rename-section=.data=.rodata,alloc,load,readonly,data,contents",
+		"--set-section-alignment=.rodata=64",
+		"--redefine-sym=_binary_weights_bin_start="+b.weightsSym,
+		"--strip-symbol=_binary_weights_bin_end", "--strip-symbol=_binary_weights_bin_size",
+		"weights.bin", "weights.o")
 }
 
 // replaceDir moves the finished folder tmp to dst, replacing what was there.

@@ -93,16 +93,53 @@ type emitter struct {
 	m       *ll.Module
 	g       *ir.Graph
 	plan    *plan.Plan
-	globals map[*ir.Value]*ll.Global // constant data
-	decls   map[string]*ll.Func      // libm functions and intrinsics
-	tables  int                      // counter for generated constant tables
+	globals map[*ir.Value]value.Value // i8* to each constant's data
+	decls   map[string]*ll.Func       // libm functions and intrinsics
+	tables  int                       // counter for generated constant tables
+	weights *ll.Global                // the external read-only data blob
+	rodata  []byte                    // its contents, 64-byte aligned pieces
 }
+
+// Module is the result of Emit: the LLVM module and the read-only data it
+// refers to through the external symbol WeightsSymbol. Keeping weights out of
+// the module text keeps opt and llc fast on large models; the backend turns
+// Rodata into an object of its own (llvm-objcopy for ELF, a data-only module
+// for wasm) and links the two.
+type Module struct {
+	LL            *ll.Module
+	Rodata        []byte
+	WeightsSymbol string
+}
+
+// DataModule is a module that only defines sym as the given read-only
+// bytes, for targets whose object files cannot be made from a binary blob
+// directly (wasm32).
+func DataModule(sym, triple string, data []byte) *ll.Module {
+	m := ll.NewModule()
+	m.TargetTriple = triple
+	if len(data) == 0 {
+		data = []byte{0}
+	}
+	gl := m.NewGlobalDef(sym, constant.NewCharArray(data))
+	gl.Immutable = true
+	gl.Visibility = enum.VisibilityHidden
+	gl.Align = 64
+	return m
+}
+
+// String is the module's LLVM assembly (without the read-only data).
+func (m *Module) String() string { return m.LL.String() }
 
 // Emit builds the module for g, which must have static shapes everywhere and
 // be planned by p. Nodes without a kernel are reported by name.
-func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*ll.Module, error) {
-	e := &emitter{cfg: cfg, m: ll.NewModule(), g: g, plan: p, globals: map[*ir.Value]*ll.Global{}, decls: map[string]*ll.Func{}}
+func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*Module, error) {
+	e := &emitter{cfg: cfg, m: ll.NewModule(), g: g, plan: p, globals: map[*ir.Value]value.Value{}, decls: map[string]*ll.Func{}}
 	e.m.TargetTriple = cfg.Triple
+	e.weights = e.m.NewGlobal(cfg.Prefix()+"_weights", types.NewArray(0, types.I8))
+	e.weights.Immutable = true
+	e.weights.Linkage = enum.LinkageExternal
+	e.weights.Visibility = enum.VisibilityHidden
+	e.weights.Align = 64
 	var missing []string
 	for _, n := range g.Nodes {
 		if n.Domain != "" || !Supported(n.Op) {
@@ -124,7 +161,7 @@ func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*ll.Module, error) {
 		return nil, err
 	}
 	e.emitArenaSize()
-	return e.m, nil
+	return &Module{LL: e.m, Rodata: e.rodata, WeightsSymbol: e.weights.Name()}, nil
 }
 
 // addConst places a constant's bytes in read-only data.
@@ -135,17 +172,20 @@ func (e *emitter) addConst(c *ir.Value) error {
 	if c.Const.DType == ir.String {
 		return fmt.Errorf("constant %q is a string tensor; strings cannot be compiled", c.Name)
 	}
-	raw := c.Const.Bytes()
-	if len(raw) == 0 {
-		raw = []byte{0} // keep a distinct address for empty tensors
-	}
-	gl := e.m.NewGlobalDef(fmt.Sprintf("%s.const.%d", e.cfg.Prefix(), len(e.globals)), constant.NewCharArray(raw))
-	gl.Immutable = true
-	gl.Linkage = enum.LinkagePrivate
-	gl.UnnamedAddr = enum.UnnamedAddrUnnamedAddr
-	gl.Align = 64
-	e.globals[c] = gl
+	e.globals[c] = e.addRodata(c.Const.Bytes())
 	return nil
+}
+
+// addRodata appends raw to the read-only data blob at a 64-byte aligned
+// offset and returns an i8* constant pointing at it.
+func (e *emitter) addRodata(raw []byte) value.Value {
+	off := (len(e.rodata) + 63) &^ 63
+	e.rodata = append(e.rodata, make([]byte, off-len(e.rodata))...)
+	e.rodata = append(e.rodata, raw...)
+	if len(raw) == 0 {
+		e.rodata = append(e.rodata, 0) // keep a distinct address for empty tensors
+	}
+	return constant.NewGetElementPtr(types.NewArray(0, types.I8), e.weights, i64(0), i64(int64(off)))
 }
 
 var i8p = types.NewPointer(types.I8)
@@ -174,7 +214,7 @@ func (e *emitter) emitEntry() error {
 	}
 	// Walk values in graph order so the module text is deterministic.
 	for _, c := range e.g.Consts {
-		addr[c] = constant.NewBitCast(e.globals[c], i8p)
+		addr[c] = e.globals[c]
 	}
 	for _, n := range e.g.Nodes {
 		for _, o := range n.Outputs {

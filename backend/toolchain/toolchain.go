@@ -32,6 +32,8 @@ var tools = map[string]tool{
 	"llc":                   {[]string{"llc-" + LLVMVersion, "llc"}, "llvm-" + LLVMVersion},
 	"opt":                   {[]string{"opt-" + LLVMVersion, "opt"}, "llvm-" + LLVMVersion},
 	"wasm-ld":               {[]string{"wasm-ld-" + LLVMVersion, "wasm-ld"}, "lld-" + LLVMVersion},
+	"ld.lld":                {[]string{"ld.lld-" + LLVMVersion, "ld.lld"}, "lld-" + LLVMVersion},
+	"objcopy":               {[]string{"llvm-objcopy-" + LLVMVersion, "llvm-objcopy"}, "llvm-" + LLVMVersion},
 	"cc":                    {[]string{"cc", "gcc"}, "gcc"},
 	"ar":                    {[]string{"ar"}, "binutils"},
 	"aarch64-linux-gnu-gcc": {[]string{"aarch64-linux-gnu-gcc"}, "gcc-aarch64-linux-gnu"},
