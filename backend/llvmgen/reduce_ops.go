@@ -191,6 +191,14 @@ func reduceKernel(op rdReduce) kernelFunc {
 	}
 }
 
+// rdPlusZero is r + (+0): the interpreter adds its (zero) max shift to
+// every float reduction result, which turns a -0 result into +0; adding
+// +0 here (which LLVM may not fold away) keeps the compiled result
+// bit-identical.
+func rdPlusZero(k *kernel, r value.Value) value.Value {
+	return k.b.NewFAdd(r, rdF(r.Type().(*types.FloatType), 0))
+}
+
 // rdInitValue is op's initial accumulator in type t.
 func rdInitValue(op rdReduce, dt ir.DType, t types.Type, intPath bool) value.Value {
 	if intPath {
@@ -221,10 +229,14 @@ func (k *kernel) reduceRows(op rdReduce, d rdDims, x, y *buf, intPath bool) {
 				}
 			})
 		})
-		if op.final != nil {
+		if !intPath {
 			k.loop(L, func(l value.Value) {
 				o := k.rdAdd(row, l)
-				k.store(y, o, op.final(k, k.load(y, o), d.count))
+				r := k.load(y, o)
+				if op.final != nil {
+					r = op.final(k, r, d.count)
+				}
+				k.store(y, o, rdPlusZero(k, r))
 			})
 		}
 	})
@@ -269,7 +281,7 @@ func (k *kernel) reduceScalar(op rdReduce, d rdDims, x, y *buf, intPath bool) {
 				v := k.rdRowExtreme(x, off, d.redSize[last], ft, op.extreme > 0, row)
 				k.rdSet(acc, op.step(k, k.rdGet(t, acc), v))
 			})
-			k.rdStoreF(y, o, k.rdGet(t, acc))
+			k.rdStoreF(y, o, rdPlusZero(k, k.rdGet(t, acc)))
 			return
 		}
 		k.rdWalk(d, base, func(off value.Value) {
@@ -294,6 +306,8 @@ func (k *kernel) reduceScalar(op rdReduce, d rdDims, x, y *buf, intPath bool) {
 		}
 		if m != nil {
 			r = k.b.NewFAdd(r, m)
+		} else {
+			r = rdPlusZero(k, r)
 		}
 		k.rdStoreF(y, o, r)
 	})

@@ -364,3 +364,54 @@ func TestReduceCompiledRandomAxes(t *testing.T) {
 		rdCheck(t, g, in, 1e-4)
 	}
 }
+
+// TestMaxMinSignedZeroExact checks that ReduceMax, ReduceMin and
+// GlobalMaxPool are bit-exact on signed zeros (max prefers +0, min -0, as
+// the interpreter's math.Max/math.Min), on the vector, scalar and row paths.
+func TestMaxMinSignedZeroExact(t *testing.T) {
+	g := rdGraph(t, `  input %a : f32[2,3,4,11]
+  input %b : f32[2,3,4,11]
+  const %last : i64[1] = [-1]
+  const %a1 : i64[1] = [1]
+  const %a01 : i64[2] = [0, 1]
+  %m1 = ReduceMax(%a, %last)
+  %m2 = ReduceMax(%a, %a1)
+  %n1 = ReduceMin(%b, %last)
+  %n2 = ReduceMin(%b, %a01) {keepdims=0}
+  %gm = GlobalMaxPool(%a)
+  output %m1
+  output %m2
+  output %n1
+  output %n2
+  output %gm`)
+	rng := rand.New(rand.NewPCG(5, 6))
+	in := rdInputs(g, 1, false)
+	negZero := float32(math.Copysign(0, -1))
+	for name, other := range map[string]float32{"a": -1, "b": 1} {
+		for i, d := 0, in[name].Data.([]float32); i < len(d); i++ {
+			d[i] = []float32{0, negZero, negZero, other}[rng.IntN(4)]
+		}
+	}
+	want, err := interp.Run(g, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range rdTargets {
+		spec, err := target.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := (&engine.Engine{Spec: spec}).Run(g, in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for k, w := range want {
+			wf, gf := w.Float64s(), got[k].Float64s()
+			for i := range wf {
+				if math.Float64bits(wf[i]) != math.Float64bits(gf[i]) {
+					t.Fatalf("%s: %s[%d] = %v, want %v (bit-exact)", name, k, i, gf[i], wf[i])
+				}
+			}
+		}
+	}
+}

@@ -69,15 +69,42 @@ func (k *kernel) rdFAdd(x, y value.Value) value.Value {
 // rdIsNaN is x != x.
 func (k *kernel) rdIsNaN(x value.Value) value.Value { return k.b.NewFCmp(enum.FPredUNO, x, x) }
 
-// rdMaxNaN is max(acc, x) where a NaN in either gives NaN; rdMinNaN is min.
+// rdMaxNaN is max(acc, x) where a NaN in either gives NaN and +0 beats
+// -0, bit for bit the interpreter's maxFloat (Go's math.Max); rdMinNaN is
+// min, where -0 beats +0. Both work on scalars and vectors.
 func (k *kernel) rdMaxNaN(acc, x value.Value) value.Value {
 	take := k.b.NewOr(k.rdIsNaN(x), k.b.NewFCmp(enum.FPredOGT, x, acc))
-	return k.b.NewSelect(take, x, acc)
+	return k.rdZeroTie(acc, x, k.b.NewSelect(take, x, acc), true)
 }
 
 func (k *kernel) rdMinNaN(acc, x value.Value) value.Value {
 	take := k.b.NewOr(k.rdIsNaN(x), k.b.NewFCmp(enum.FPredOLT, x, acc))
-	return k.b.NewSelect(take, x, acc)
+	return k.rdZeroTie(acc, x, k.b.NewSelect(take, x, acc), false)
+}
+
+// rdZeroTie returns res, except that when acc and x compare equal it
+// returns their bits ANDed (isMax: +0 wins over -0) or ORed (-0 wins);
+// equal non-zero values have equal bits, so only signed zeros change.
+func (k *kernel) rdZeroTie(acc, x, res value.Value, isMax bool) value.Value {
+	it := types.Type(types.I32)
+	ft := x.Type()
+	if vt, ok := ft.(*types.VectorType); ok {
+		ft = vt.ElemType
+	}
+	if ft.Equal(types.Double) {
+		it = types.I64
+	}
+	if vt, ok := x.Type().(*types.VectorType); ok {
+		it = types.NewVector(vt.Len, it)
+	}
+	xa, xb := k.b.NewBitCast(acc, it), k.b.NewBitCast(x, it)
+	var bits value.Value
+	if isMax {
+		bits = k.b.NewAnd(xa, xb)
+	} else {
+		bits = k.b.NewOr(xa, xb)
+	}
+	return k.b.NewSelect(k.b.NewFCmp(enum.FPredOEQ, acc, x), k.b.NewBitCast(bits, x.Type()), res)
 }
 
 // rdFloat returns the float compute type of dt (float for f32 and half
@@ -323,8 +350,8 @@ func (k *kernel) rdExp(x value.Value) value.Value {
 // maxFloat/minFloat fold). fp32 and f64 rows use explicit target vectors
 // (LLVM does not vectorize NaN-aware FP min/max reductions on its own): a
 // lane-wise select accumulator, a lane-wise NaN flag, a horizontal fold and
-// a scalar tail. Other dtypes fold scalars. Zeros of both signs may come out
-// as either sign.
+// a scalar tail. Other dtypes fold scalars. Signed zeros resolve like
+// rdMaxNaN, so the result is bit-exact.
 func (k *kernel) rdRowExtreme(x *buf, base value.Value, n int64, ft *types.FloatType, isMax bool, acc value.Value) value.Value {
 	pred, inf := enum.FPredOGT, math.Inf(-1)
 	if !isMax {
@@ -354,14 +381,14 @@ func (k *kernel) rdRowExtreme(x *buf, base value.Value, n int64, ft *types.Float
 			ld := k.b.NewLoad(vt, k.b.NewGetElementPtr(vt, vp, c))
 			ld.Align = ll.Align(elem)
 			m := k.rdGet(vt, mv)
-			k.rdSet(mv, k.b.NewSelect(k.b.NewFCmp(pred, ld, m), ld, m))
+			k.rdSet(mv, k.rdZeroTie(m, ld, k.b.NewSelect(k.b.NewFCmp(pred, ld, m), ld, m), isMax))
 			k.rdSet(nanv, k.b.NewOr(k.rdGet(mt, nanv), k.b.NewFCmp(enum.FPredUNO, ld, ld)))
 		})
 		m, nv := k.rdGet(vt, mv), k.rdGet(mt, nanv)
 		var r, anyNaN value.Value = rdF(ft, inf), constant.False
 		for l := int64(0); l < lanes; l++ {
 			e := k.b.NewExtractElement(m, constant.NewInt(types.I32, l))
-			r = k.b.NewSelect(k.b.NewFCmp(pred, e, r), e, r)
+			r = k.rdZeroTie(r, e, k.b.NewSelect(k.b.NewFCmp(pred, e, r), e, r), isMax)
 			anyNaN = k.b.NewOr(anyNaN, k.b.NewExtractElement(nv, constant.NewInt(types.I32, l)))
 		}
 		k.rdSet(acc, k.b.NewSelect(anyNaN, rdF(ft, math.NaN()), r))
