@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"strings"
 	"time"
 
@@ -20,7 +23,7 @@ import (
 var benchCmd = &command{
 	name:    "bench",
 	summary: "time a model compiled for a target, or measure the machine's FMA peak",
-	usage:   "bench MODEL.onnx --target T [--cpu C] [--runs N] [--batch N] [--shape NAME=D0,...] [--passes LIST] | bench --peak [--target T] [--cpu C]",
+	usage:   "bench MODEL.onnx --target T [--cpu C] [--runs N] [--batch N] [--ort] [--shape NAME=D0,...] [--passes LIST] | bench --peak [--target T] [--cpu C]",
 	about: `Bench compiles MODEL.onnx for --target like 'effc compile' (a symbolic
 batch dim is bound to --batch, default 1) and runs it --runs times after one
 warm-up run on seeded random inputs, timing each call of the model's run
@@ -34,11 +37,16 @@ emulator, not arm64 hardware), wasm32 in-process with wazero (the probe does
 not run there, so no peak fraction). Use --cpu native on x86_64 for the
 numbers of this machine.
 
+With --ort it also runs ONNX Runtime for Node (bench/ort-bench.mjs, one
+intra-op thread, installed by 'make bench-deps') on the same model and input
+shapes in the same invocation and prints effc's latency over ONNX Runtime's.
+
 With --peak and no model it only runs the probe and prints its GFLOP/s
 (default target x86_64 with --cpu native).`,
 	examples: []string{
 		"effc bench testdata/digits/digits.onnx --target x86_64 --cpu native --runs 200",
 		"effc bench testdata/digits/digits.onnx --target wasm32 --batch 8",
+		"effc bench out/models/resnet18.onnx --target x86_64 --cpu native --runs 20 --ort",
 		"effc bench --peak",
 		"effc bench --peak --target arm64",
 	},
@@ -47,6 +55,8 @@ With --peak and no model it only runs the probe and prints its GFLOP/s
 		runs := fs.Int("runs", 50, "time `N` runs")
 		peak := fs.Bool("peak", false, "measure and print the FMA peak of the target and CPU, without a model")
 		pf := addPrepareFlags(fs)
+		ort := fs.Bool("ort", false, "also time ONNX Runtime for Node (1 intra-op thread) on the same model and print the latency ratio; needs 'make bench-deps'")
+		ortScript := fs.String("ort-script", "bench/ort-bench.mjs", "the ONNX Runtime benchmark `SCRIPT` (run with node)")
 		return func(e *env, args []string) error {
 			if *peak {
 				if err := noArgs(args); err != nil {
@@ -115,9 +125,56 @@ With --peak and no model it only runs the probe and prints its GFLOP/s
 				return fmt.Errorf("%s: target %s: %w", path, spec.Name, err)
 			}
 			printBench(e.stdout, spec, b, macs, time.Since(start))
+			if *ort {
+				return benchORT(e.stdout, *ortScript, path, g, *runs, b)
+			}
 			return nil
 		}
 	},
+}
+
+// ortResult is the JSON line bench/ort-bench.mjs prints.
+type ortResult struct {
+	MedianUS float64 `json:"median_us"`
+	MinUS    float64 `json:"min_us"`
+	Runs     int     `json:"runs"`
+	Version  string  `json:"ort"`
+}
+
+// benchORT times ONNX Runtime for Node on the same model, input shapes and
+// run count, in the same effc invocation, and prints the ratio.
+func benchORT(w io.Writer, script, model string, g *ir.Graph, runs int, b *engine.Bench) error {
+	if _, err := os.Stat(script); err != nil {
+		return fmt.Errorf("--ort: %s not found: run effc from the repository root or pass --ort-script", script)
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		return fmt.Errorf("--ort: node is not installed (Debian package nodejs)")
+	}
+	args := []string{script, model, fmt.Sprint(runs)}
+	for _, v := range g.Inputs {
+		dims := make([]string, len(v.Type.Shape))
+		for i, d := range v.Type.Shape {
+			dims[i] = fmt.Sprint(d.Size)
+		}
+		args = append(args, v.Name+"="+strings.Join(dims, ","))
+	}
+	cmd := exec.Command("node", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("--ort: node %s: %v: %s (did you run 'make bench-deps'?)", script, err, oneLine(stderr.String()))
+	}
+	var r ortResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		return fmt.Errorf("--ort: unexpected output %q: %v", out, err)
+	}
+	ortMedian := time.Duration(r.MedianUS * float64(time.Microsecond))
+	ortMin := time.Duration(r.MinUS * float64(time.Microsecond))
+	fmt.Fprintf(w, "onnxruntime-node %s (1 thread): median %s, min %s\n", r.Version, fmtDur(ortMedian), fmtDur(ortMin))
+	fmt.Fprintf(w, "effc / onnxruntime: %.2fx median, %.2fx min (below 1 is faster)\n",
+		b.Median.Seconds()/ortMedian.Seconds(), b.Min.Seconds()/ortMin.Seconds())
+	return nil
 }
 
 // hasSymbolicBatch reports whether some input's first dim is not known.
