@@ -458,7 +458,7 @@ func globalPoolKernel(kind string) kernelFunc {
 		k.loop(planes, func(pl value.Value) {
 			base := k.rdMul(pl, plane)
 			if kind == "max" {
-				k.rdStoreF(y, pl, k.rdRowExtreme(x, base, plane, ft, true, acc))
+				k.rdStoreF(y, pl, k.rdRowExtreme(x, base, plane, ft, true, true, acc))
 				return
 			}
 			k.rdSet(acc, rdF(ft, 0))

@@ -278,7 +278,7 @@ func (k *kernel) reduceScalar(op rdReduce, d rdDims, x, y *buf, intPath bool) {
 			row := k.rdSlot(ft)
 			k.loopNest(d.redSize[:last], func(idx []value.Value) {
 				off := k.rdAdd(base, k.linear(idx, d.redStride[:last], 0))
-				v := k.rdRowExtreme(x, off, d.redSize[last], ft, op.extreme > 0, row)
+				v := k.rdRowExtreme(x, off, d.redSize[last], ft, op.extreme > 0, false, row)
 				k.rdSet(acc, op.step(k, k.rdGet(t, acc), v))
 			})
 			k.rdStoreF(y, o, rdPlusZero(k, k.rdGet(t, acc)))

@@ -350,9 +350,11 @@ func (k *kernel) rdExp(x value.Value) value.Value {
 // maxFloat/minFloat fold). fp32 and f64 rows use explicit target vectors
 // (LLVM does not vectorize NaN-aware FP min/max reductions on its own): a
 // lane-wise select accumulator, a lane-wise NaN flag, a horizontal fold and
-// a scalar tail. Other dtypes fold scalars. Signed zeros resolve like
-// rdMaxNaN, so the result is bit-exact.
-func (k *kernel) rdRowExtreme(x *buf, base value.Value, n int64, ft *types.FloatType, isMax bool, acc value.Value) value.Value {
+// a scalar tail. Other dtypes fold scalars. With exactZero signed zeros
+// resolve like rdMaxNaN (bit-exact); without, the vector lanes skip that
+// work and a zero result may have either sign (for callers that do not
+// care: Softmax's shift, Reduce* results normalised by rdPlusZero).
+func (k *kernel) rdRowExtreme(x *buf, base value.Value, n int64, ft *types.FloatType, isMax, exactZero bool, acc value.Value) value.Value {
 	pred, inf := enum.FPredOGT, math.Inf(-1)
 	if !isMax {
 		pred, inf = enum.FPredOLT, math.Inf(1)
@@ -381,14 +383,23 @@ func (k *kernel) rdRowExtreme(x *buf, base value.Value, n int64, ft *types.Float
 			ld := k.b.NewLoad(vt, k.b.NewGetElementPtr(vt, vp, c))
 			ld.Align = ll.Align(elem)
 			m := k.rdGet(vt, mv)
-			k.rdSet(mv, k.rdZeroTie(m, ld, k.b.NewSelect(k.b.NewFCmp(pred, ld, m), ld, m), isMax))
+			sel := k.b.NewSelect(k.b.NewFCmp(pred, ld, m), ld, m)
+			if exactZero {
+				k.rdSet(mv, k.rdZeroTie(m, ld, sel, isMax))
+			} else {
+				k.rdSet(mv, sel)
+			}
 			k.rdSet(nanv, k.b.NewOr(k.rdGet(mt, nanv), k.b.NewFCmp(enum.FPredUNO, ld, ld)))
 		})
 		m, nv := k.rdGet(vt, mv), k.rdGet(mt, nanv)
 		var r, anyNaN value.Value = rdF(ft, inf), constant.False
 		for l := int64(0); l < lanes; l++ {
 			e := k.b.NewExtractElement(m, constant.NewInt(types.I32, l))
-			r = k.rdZeroTie(r, e, k.b.NewSelect(k.b.NewFCmp(pred, e, r), e, r), isMax)
+			var sel value.Value = k.b.NewSelect(k.b.NewFCmp(pred, e, r), e, r)
+			if exactZero {
+				sel = k.rdZeroTie(r, e, sel, isMax)
+			}
+			r = sel
 			anyNaN = k.b.NewOr(anyNaN, k.b.NewExtractElement(nv, constant.NewInt(types.I32, l)))
 		}
 		k.rdSet(acc, k.b.NewSelect(anyNaN, rdF(ft, math.NaN()), r))

@@ -91,7 +91,7 @@ func softmaxKernel(kind softmaxKind) kernelFunc {
 			at := func(j value.Value) value.Value { return k.rdAdd(base, k.rdMul(j, stride)) }
 			var m value.Value
 			if stride == 1 {
-				m = k.rdRowExtreme(x, base, size, ft, true, mSlot)
+				m = k.rdRowExtreme(x, base, size, ft, true, false, mSlot)
 			} else {
 				k.rdSet(mSlot, rdF(ft, math.Inf(-1)))
 				k.loop(size, func(j value.Value) {
