@@ -1,6 +1,7 @@
 package llvmgen
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	ll "github.com/llir/llvm/ir"
@@ -236,23 +237,27 @@ func broadcastStrides(in, out []int64) []int64 {
 	return res
 }
 
-// constTable adds a private constant array of i32 or i64 values and returns
-// a pointer to its first element.
+// constTable puts an array of i32 or i64 values in the read-only data and
+// returns a pointer to its first element.
 func (k *kernel) constTable(vals []int64, wide bool) value.Value {
-	et := types.I32
 	if wide {
-		et = types.I64
+		raw := make([]byte, 8*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
+		}
+		return k.rodata(raw, types.I64)
 	}
-	elems := make([]constant.Constant, len(vals))
+	raw := make([]byte, 4*len(vals))
 	for i, v := range vals {
-		elems[i] = constant.NewInt(et, v)
+		binary.LittleEndian.PutUint32(raw[4*i:], uint32(v))
 	}
-	at := types.NewArray(uint64(len(vals)), et)
-	gl := k.e.m.NewGlobalDef(fmt.Sprintf("%s.table.%d", k.e.cfg.Prefix(), k.e.tables), constant.NewArray(at, elems...))
-	k.e.tables++
-	gl.Immutable = true
-	gl.Linkage = enum.LinkagePrivate
-	gl.UnnamedAddr = enum.UnnamedAddrUnnamedAddr
-	gl.Align = 16
-	return constant.NewGetElementPtr(at, gl, i64(0), i64(0))
+	return k.rodata(raw, types.I32)
+}
+
+// rodata puts raw little-endian bytes in the model's read-only data blob
+// (64-byte aligned) and returns a pointer to them typed as elem*. Every
+// compile-time table and packed weight goes here, so the module text stays
+// small whatever the model's size.
+func (k *kernel) rodata(raw []byte, elem types.Type) value.Value {
+	return constant.NewBitCast(k.e.addRodata(raw), types.NewPointer(elem))
 }

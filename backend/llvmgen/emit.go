@@ -178,7 +178,7 @@ func (e *emitter) addConst(c *ir.Value) error {
 
 // addRodata appends raw to the read-only data blob at a 64-byte aligned
 // offset and returns an i8* constant pointing at it.
-func (e *emitter) addRodata(raw []byte) value.Value {
+func (e *emitter) addRodata(raw []byte) constant.Constant {
 	off := (len(e.rodata) + 63) &^ 63
 	e.rodata = append(e.rodata, make([]byte, off-len(e.rodata))...)
 	e.rodata = append(e.rodata, raw...)

@@ -1,7 +1,8 @@
 package llvmgen
 
 import (
-	"fmt"
+	"encoding/binary"
+	"math"
 
 	ll "github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
@@ -169,24 +170,17 @@ func (k *kernel) mxCopy(dst, src *buf) {
 	k.e.memcpy(k.b, k.b.NewBitCast(dst.ptr, i8p), k.b.NewBitCast(src.ptr, i8p), n)
 }
 
-// mxF64Table adds a private constant array of doubles and returns a pointer
-// to its first element.
+// mxF64Table puts doubles in the read-only data and returns a pointer to
+// the first.
 func (k *kernel) mxF64Table(vals []float64) value.Value {
 	if len(vals) == 0 {
 		vals = []float64{0}
 	}
-	elems := make([]constant.Constant, len(vals))
+	raw := make([]byte, 8*len(vals))
 	for i, v := range vals {
-		elems[i] = mxF64c(v)
+		binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
 	}
-	at := types.NewArray(uint64(len(vals)), f64)
-	gl := k.e.m.NewGlobalDef(fmt.Sprintf("%s.table.%d", k.e.cfg.Prefix(), k.e.tables), constant.NewArray(at, elems...))
-	k.e.tables++
-	gl.Immutable = true
-	gl.Linkage = enum.LinkagePrivate
-	gl.UnnamedAddr = enum.UnnamedAddrUnnamedAddr
-	gl.Align = 16
-	return constant.NewGetElementPtr(at, gl, i64(0), i64(0))
+	return k.rodata(raw, f64)
 }
 
 // mxI64Table is constTable with 64-bit entries (never empty).
@@ -202,18 +196,9 @@ func (k *kernel) mxAt(t types.Type, tab, i value.Value) value.Value {
 	return k.b.NewLoad(t, k.b.NewGetElementPtr(t, tab, i))
 }
 
-// mxBytesGlobal adds read-only bytes and returns an i8* to them.
+// mxBytesGlobal puts raw bytes in the read-only data and returns an i8*.
 func (k *kernel) mxBytesGlobal(raw []byte) value.Value {
-	if len(raw) == 0 {
-		raw = []byte{0}
-	}
-	gl := k.e.m.NewGlobalDef(fmt.Sprintf("%s.table.%d", k.e.cfg.Prefix(), k.e.tables), constant.NewCharArray(raw))
-	k.e.tables++
-	gl.Immutable = true
-	gl.Linkage = enum.LinkagePrivate
-	gl.UnnamedAddr = enum.UnnamedAddrUnnamedAddr
-	gl.Align = 16
-	return constant.NewBitCast(gl, i8p)
+	return k.rodata(raw, types.I8)
 }
 
 // mxFMax/mxFMin are the NaN-ignoring double max/min of two values.
