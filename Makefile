@@ -12,11 +12,15 @@ build:
 	$(GO) build -o $(EFFC) ./cmd/effc
 
 # The main job on the bundled model: inspect it, print its IR after the
-# default pipeline, and run the held-out test split through the interpreter.
+# default pipeline, run the held-out test split through the interpreter, then
+# compile it for each target and run the split on the artifacts.
 demo: build
 	$(EFFC) inspect $(MODEL)
 	$(EFFC) ir $(MODEL) --batch 1 | head -40
 	$(EFFC) run $(MODEL) --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy --output-dir out/digits
+	for t in x86_64 arm64 wasm32; do \
+		$(EFFC) run $(MODEL) --target $$t --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy || exit 1; \
+	done
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting"; exit 1)
