@@ -497,21 +497,14 @@ func (k *kernel) applyAct(a activation, x, fzero value.Value, vw int64) value.Va
 	return x
 }
 
-// constF32 adds vals as a private read-only global (64-byte aligned) and
-// returns a float* to its first element. Weights packed at compile time go
-// here.
+// constF32 puts vals in the read-only data blob (64-byte aligned) and
+// returns a float* to the first. Weights packed at compile time go here.
 func (k *kernel) constF32(vals []float32) value.Value {
 	raw := make([]byte, 4*max(len(vals), 1))
 	for i, v := range vals {
 		bin.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(v))
 	}
-	gl := k.e.m.NewGlobalDef(fmt.Sprintf("%s.packed.%d", k.e.cfg.Prefix(), k.e.tables), constant.NewCharArray(raw))
-	k.e.tables++
-	gl.Immutable = true
-	gl.Linkage = enum.LinkagePrivate
-	gl.UnnamedAddr = enum.UnnamedAddrUnnamedAddr
-	gl.Align = 64
-	return constant.NewBitCast(gl, f32p)
+	return k.rodata(raw, types.Float)
 }
 
 // packB lays out the K x N matrix b (B(k, j) = b[k*rs + j*cs]) as panels of
