@@ -10,11 +10,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/effc/effc/backend/llvmgen"
 	"github.com/effc/effc/backend/plan"
@@ -145,7 +148,14 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	if err != nil {
 		return nil, err
 	}
-	mod, err := llvmgen.Emit(g, p, llvmgen.Config{Name: opts.Name, Triple: spec.Triple, VectorBits: spec.VectorBits, HasFMA: spec.HasFMA})
+	// Large graphs are split into shards that opt and llc compile in
+	// parallel. The count depends only on the graph, so artifacts stay
+	// byte-identical across machines; --emit llvm asks for one whole module.
+	shards := min(4, max(1, len(g.Nodes)/16))
+	if want[EmitLLVM] {
+		shards = 1
+	}
+	mod, err := llvmgen.Emit(g, p, llvmgen.Config{Name: opts.Name, Triple: spec.Triple, VectorBits: spec.VectorBits, HasFMA: spec.HasFMA, Shards: shards})
 	if err != nil {
 		return nil, err
 	}
@@ -161,9 +171,12 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	defer os.RemoveAll(tmp)
 
 	b := &build{ctx: ctx, dir: tmp, spec: spec, name: opts.Name}
-	if err := b.write("model.ll", []byte(mod.String())); err != nil {
-		return nil, err
+	for i, sh := range mod.Shards {
+		if err := b.write(shardFile(i, ".ll"), []byte(sh.String())); err != nil {
+			return nil, err
+		}
 	}
+	b.shards = len(mod.Shards)
 	if err := b.write("weights.bin", mod.Rodata); err != nil {
 		return nil, err
 	}
@@ -248,7 +261,11 @@ type build struct {
 	name string
 	// weightsSym is the symbol the module reads weights.bin through.
 	weightsSym string
+	shards     int // modules shard0.ll ... (model.ll when there is one)
 }
+
+// shardFile names shard i's intermediate file with the given extension.
+func shardFile(i int, ext string) string { return fmt.Sprintf("shard%d%s", i, ext) }
 
 func (b *build) write(name string, data []byte) error {
 	return os.WriteFile(filepath.Join(b.dir, name), data, 0o644)
@@ -261,35 +278,57 @@ func (b *build) run(tool string, args ...string) error {
 
 // compile runs opt and llc, then archives or links what was asked for.
 func (b *build) compile(want map[string]bool) error {
-	if err := b.run("opt", append(b.spec.OptArgs(), "model.ll", "-o", "model.opt.bc")...); err != nil {
+	// opt and llc each shard in parallel, one tool chain per CPU.
+	sem := make(chan struct{}, max(1, goruntime.NumCPU()))
+	errs := make([]error, b.shards)
+	var wg sync.WaitGroup
+	for i := 0; i < b.shards; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = b.compileShard(i, want[EmitAsm])
+		}(i)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	defer os.Remove(filepath.Join(b.dir, "model.opt.bc"))
+	var objs []string
+	for i := 0; i < b.shards; i++ {
+		objs = append(objs, shardFile(i, ".o"))
+		defer os.Remove(filepath.Join(b.dir, shardFile(i, ".o")))
+		defer os.Remove(filepath.Join(b.dir, shardFile(i, ".ll")))
+	}
 	if want[EmitAsm] {
-		if err := b.run("llc", append(b.spec.LLCArgs(), "-filetype=asm", "model.opt.bc", "-o", "model.s")...); err != nil {
+		if err := b.concat("model.s", ".s"); err != nil {
 			return err
 		}
 	}
-	if err := b.run("llc", append(b.spec.LLCArgs(), "-filetype=obj", "model.opt.bc", "-o", "code.o")...); err != nil {
-		return err
+	if want[EmitLLVM] {
+		if err := os.Rename(filepath.Join(b.dir, shardFile(0, ".ll")), filepath.Join(b.dir, "model.ll")); err != nil {
+			return err
+		}
 	}
 	if err := b.weightsObject(); err != nil {
 		return err
 	}
 	defer os.Remove(filepath.Join(b.dir, "weights.o"))
 	defer os.Remove(filepath.Join(b.dir, "weights.bin"))
-	defer os.Remove(filepath.Join(b.dir, "code.o"))
 	if b.spec.ObjectFormat == target.FormatWasm {
 		prefix := runtime.Prefix(b.name)
 		args := append([]string{}, b.spec.Link.Flags...)
-		args = append(args, "--export="+prefix+"_run", "--export="+prefix+"_arena_size", "code.o", "weights.o")
+		args = append(args, "--export="+prefix+"_run", "--export="+prefix+"_arena_size")
+		args = append(args, objs...)
+		args = append(args, "weights.o")
 		args = append(args, b.spec.Link.Libs...)
 		args = append(args, "-o", "model.wasm")
 		return b.run(b.spec.Link.Linker, args...)
 	}
 	// One relocatable model.o holding code and weights; the weights symbol
 	// is made local so several models link into one program.
-	if err := b.run("ld.lld", "-r", "code.o", "weights.o", "-o", "model.o"); err != nil {
+	if err := b.run("ld.lld", append(append([]string{"-r"}, objs...), "weights.o", "-o", "model.o")...); err != nil {
 		return err
 	}
 	if err := b.run("objcopy", "--localize-symbol="+b.weightsSym, "model.o"); err != nil {
@@ -310,6 +349,36 @@ func (b *build) compile(want map[string]bool) error {
 		os.Remove(filepath.Join(b.dir, "model.o"))
 	}
 	return nil
+}
+
+// compileShard runs opt and llc on shard i (and llc for assembly when asm).
+func (b *build) compileShard(i int, asm bool) error {
+	bc := shardFile(i, ".bc")
+	defer os.Remove(filepath.Join(b.dir, bc))
+	if err := b.run("opt", append(b.spec.OptArgs(), shardFile(i, ".ll"), "-o", bc)...); err != nil {
+		return err
+	}
+	if asm {
+		if err := b.run("llc", append(b.spec.LLCArgs(), "-filetype=asm", bc, "-o", shardFile(i, ".s"))...); err != nil {
+			return err
+		}
+	}
+	return b.run("llc", append(b.spec.LLCArgs(), "-filetype=obj", bc, "-o", shardFile(i, ".o"))...)
+}
+
+// concat joins every shard's file with extension ext into name.
+func (b *build) concat(name, ext string) error {
+	var all []byte
+	for i := 0; i < b.shards; i++ {
+		path := filepath.Join(b.dir, shardFile(i, ext))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		all = append(all, data...)
+		os.Remove(path)
+	}
+	return b.write(name, all)
 }
 
 // elfMachine maps a triple's architecture to llvm-objcopy's output format.

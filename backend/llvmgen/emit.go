@@ -32,6 +32,9 @@ type Config struct {
 	Triple     string // LLVM target triple
 	VectorBits int    // SIMD register width the hot kernels block for (128, 256, 512)
 	HasFMA     bool   // fused multiply-add is cheap on the target
+	// Shards splits the kernels over this many modules so opt and llc can
+	// run on them in parallel (0 or 1: one module).
+	Shards int
 }
 
 // Prefix is the C symbol prefix of a model's ABI functions.
@@ -98,15 +101,42 @@ type emitter struct {
 	tables  int                       // counter for generated constant tables
 	weights *ll.Global                // the external read-only data blob
 	rodata  []byte                    // its contents, 64-byte aligned pieces
+	shards  []*shard                  // shard 0 holds the entry points
 }
 
-// Module is the result of Emit: the LLVM module and the read-only data it
-// refers to through the external symbol WeightsSymbol. Keeping weights out of
-// the module text keeps opt and llc fast on large models; the backend turns
+// shard is one of the modules kernels are spread over. The emitter's m,
+// decls and weights always point at the shard being written.
+type shard struct {
+	m       *ll.Module
+	decls   map[string]*ll.Func
+	weights *ll.Global
+}
+
+// newShard starts a module that declares the weights symbol.
+func (e *emitter) newShard() *shard {
+	m := ll.NewModule()
+	m.TargetTriple = e.cfg.Triple
+	w := m.NewGlobal(e.cfg.Prefix()+"_weights", types.NewArray(0, types.I8))
+	w.Immutable = true
+	w.Linkage = enum.LinkageExternal
+	w.Visibility = enum.VisibilityHidden
+	w.Align = 64
+	sh := &shard{m: m, decls: map[string]*ll.Func{}, weights: w}
+	e.shards = append(e.shards, sh)
+	return sh
+}
+
+// use makes sh the shard new code goes to.
+func (e *emitter) use(sh *shard) { e.m, e.decls, e.weights = sh.m, sh.decls, sh.weights }
+
+// Module is the result of Emit: the LLVM modules (Shards[0] holds the entry
+// points; the others hold kernels it calls) and the read-only data they refer
+// to through the external symbol WeightsSymbol. Keeping weights out of the
+// module text keeps opt and llc fast on large models; the backend turns
 // Rodata into an object of its own (llvm-objcopy for ELF, a data-only module
-// for wasm) and links the two.
+// for wasm) and links everything.
 type Module struct {
-	LL            *ll.Module
+	Shards        []*ll.Module
 	Rodata        []byte
 	WeightsSymbol string
 }
@@ -127,19 +157,27 @@ func DataModule(sym, triple string, data []byte) *ll.Module {
 	return m
 }
 
-// String is the module's LLVM assembly (without the read-only data).
-func (m *Module) String() string { return m.LL.String() }
+// String is the LLVM assembly of every shard (without the read-only data);
+// with more than one shard it is for reading, not for llc.
+func (m *Module) String() string {
+	var b strings.Builder
+	for i, sh := range m.Shards {
+		if i > 0 {
+			fmt.Fprintf(&b, "\n; ---- shard %d ----\n", i)
+		}
+		b.WriteString(sh.String())
+	}
+	return b.String()
+}
 
 // Emit builds the module for g, which must have static shapes everywhere and
 // be planned by p. Nodes without a kernel are reported by name.
 func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*Module, error) {
-	e := &emitter{cfg: cfg, m: ll.NewModule(), g: g, plan: p, globals: map[*ir.Value]value.Value{}, decls: map[string]*ll.Func{}}
-	e.m.TargetTriple = cfg.Triple
-	e.weights = e.m.NewGlobal(cfg.Prefix()+"_weights", types.NewArray(0, types.I8))
-	e.weights.Immutable = true
-	e.weights.Linkage = enum.LinkageExternal
-	e.weights.Visibility = enum.VisibilityHidden
-	e.weights.Align = 64
+	e := &emitter{cfg: cfg, g: g, plan: p, globals: map[*ir.Value]value.Value{}}
+	for i := 0; i < max(cfg.Shards, 1); i++ {
+		e.newShard()
+	}
+	e.use(e.shards[0])
 	var missing []string
 	for _, n := range g.Nodes {
 		if n.Domain != "" || !Supported(n.Op) {
@@ -161,7 +199,11 @@ func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*Module, error) {
 		return nil, err
 	}
 	e.emitArenaSize()
-	return &Module{LL: e.m, Rodata: e.rodata, WeightsSymbol: e.weights.Name()}, nil
+	mods := make([]*ll.Module, len(e.shards))
+	for i, sh := range e.shards {
+		mods[i] = sh.m
+	}
+	return &Module{Shards: mods, Rodata: e.rodata, WeightsSymbol: e.shards[0].weights.Name()}, nil
 }
 
 // addConst places a constant's bytes in read-only data.
@@ -231,9 +273,25 @@ func (e *emitter) emitEntry() error {
 		}
 	}
 	for i, n := range e.g.Nodes {
+		sh := e.shards[i%len(e.shards)]
+		e.use(sh)
 		kf, err := e.emitKernel(i, n)
+		e.use(e.shards[0])
 		if err != nil {
 			return err
+		}
+		if sh != e.shards[0] {
+			// Shard 0 calls the kernel through a declaration; the kernel
+			// is hidden, so it stays inside the linked model.
+			kf.Linkage = enum.LinkageExternal
+			kf.Visibility = enum.VisibilityHidden
+			ps := make([]*ll.Param, len(kf.Params))
+			for j, p := range kf.Params {
+				ps[j] = ll.NewParam("", p.Typ)
+			}
+			decl := e.m.NewFunc(kf.Name(), types.Void, ps...)
+			decl.Visibility = enum.VisibilityHidden
+			kf = decl
 		}
 		var args []value.Value
 		for _, in := range n.Inputs {
