@@ -3,6 +3,7 @@ package llvmgen
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	ll "github.com/llir/llvm/ir"
 	"github.com/llir/llvm/ir/constant"
@@ -168,6 +169,12 @@ func (k *kernel) store(b *buf, i value.Value, x value.Value) {
 func (k *kernel) widen(v value.Value, dt ir.DType) value.Value {
 	switch dt {
 	case ir.Float16:
+		if k.wasm() {
+			// LLVM 14 turns half conversions into libcalls on wasm32 and
+			// miscompiles them when vectorized, so decode the bits with
+			// integer code there.
+			return k.f16Decode(v)
+		}
 		h := k.b.NewBitCast(v, types.Half)
 		return k.b.NewFPExt(h, types.Float)
 	case ir.BFloat16:
@@ -183,6 +190,9 @@ func (k *kernel) widen(v value.Value, dt ir.DType) value.Value {
 func (k *kernel) narrow(x value.Value, dt ir.DType) value.Value {
 	switch dt {
 	case ir.Float16:
+		if k.wasm() {
+			return k.f16Encode(x)
+		}
 		h := k.b.NewFPTrunc(x, types.Half)
 		return k.b.NewBitCast(h, types.I16)
 	case ir.BFloat16:
@@ -260,4 +270,65 @@ func (k *kernel) constTable(vals []int64, wide bool) value.Value {
 // small whatever the model's size.
 func (k *kernel) rodata(raw []byte, elem types.Type) value.Value {
 	return constant.NewBitCast(k.e.addRodata(raw), types.NewPointer(elem))
+}
+
+// wasm reports whether the module targets wasm32, where float16 values
+// convert with integer code instead of fpext/fptrunc: LLVM 14 lowers those
+// to __extendhfsf2/__truncsfhf2 libcalls, miscompiles them in vectorized
+// loops (an i64 argument to an i32 parameter) and folds away a
+// fptrunc/fpext round trip that must round.
+func (k *kernel) wasm() bool { return strings.HasPrefix(k.e.cfg.Triple, "wasm") }
+
+// f16Decode converts float16 bits (i16) to float exactly, with integer
+// operations only (ir.Float16ToFloat32).
+func (k *kernel) f16Decode(h value.Value) value.Value {
+	c := func(v int64) value.Value { return constant.NewInt(types.I32, v) }
+	w := k.b.NewZExt(h, types.I32)
+	sign := k.b.NewShl(k.b.NewAnd(w, c(0x8000)), c(16))
+	exp := k.b.NewAnd(k.b.NewLShr(w, c(10)), c(0x1f))
+	man := k.b.NewAnd(w, c(0x3ff))
+	normal := k.b.NewOr(sign, k.b.NewOr(k.b.NewShl(k.b.NewAdd(exp, c(112)), c(23)), k.b.NewShl(man, c(13))))
+	special := k.b.NewOr(sign, k.b.NewOr(c(0x7f800000), k.b.NewShl(man, c(13))))
+	subF := k.b.NewFMul(k.b.NewUIToFP(man, types.Float), constant.NewFloat(types.Float, 0x1p-24))
+	sub := k.b.NewOr(sign, k.b.NewBitCast(subF, types.I32))
+	r := k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, exp, c(0x1f)), special, normal)
+	r = k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, exp, c(0)), sub, r)
+	return k.b.NewBitCast(r, types.Float)
+}
+
+// f16Encode converts float x to float16 bits (i16), rounding to nearest
+// even, with integer operations only (ir.Float32ToFloat16: NaN becomes the
+// quiet NaN 0x7e00 with x's sign).
+func (k *kernel) f16Encode(x value.Value) value.Value {
+	c := func(v int64) value.Value { return constant.NewInt(types.I32, v) }
+	b := k.b.NewBitCast(x, types.I32)
+	sign := k.b.NewAnd(k.b.NewLShr(b, c(16)), c(0x8000))
+	exp := k.b.NewAnd(k.b.NewLShr(b, c(23)), c(0xff))
+	man := k.b.NewAnd(b, c(0x7fffff))
+	e := k.b.NewSub(exp, c(112)) // exp - 127 + 15
+	roundUp := func(r, rem, half value.Value) value.Value {
+		odd := k.b.NewICmp(enum.IPredNE, k.b.NewAnd(r, c(1)), c(0))
+		up := k.b.NewOr(k.b.NewICmp(enum.IPredUGT, rem, half),
+			k.b.NewAnd(k.b.NewICmp(enum.IPredEQ, rem, half), odd))
+		return k.b.NewAdd(r, k.b.NewZExt(up, types.I32))
+	}
+	// Normal: drop 13 mantissa bits (a carry may reach infinity, 0x7c00).
+	nr := k.b.NewOr(k.b.NewShl(e, c(10)), k.b.NewLShr(man, c(13)))
+	normal := roundUp(nr, k.b.NewAnd(man, c(0x1fff)), c(0x1000))
+	// Subnormal (-10 <= e <= 0): shift the full significand by 14-e.
+	inSub := k.b.NewAnd(k.b.NewICmp(enum.IPredSLE, e, c(0)), k.b.NewICmp(enum.IPredSGE, e, c(-10)))
+	shift := k.b.NewSelect(inSub, k.b.NewSub(c(14), e), c(14))
+	full := k.b.NewOr(man, c(0x800000))
+	sr := k.b.NewLShr(full, shift)
+	mask := k.b.NewSub(k.b.NewShl(c(1), shift), c(1))
+	half := k.b.NewShl(c(1), k.b.NewSub(shift, c(1)))
+	subnormal := roundUp(sr, k.b.NewAnd(full, mask), half)
+	var r value.Value = normal
+	r = k.b.NewSelect(inSub, subnormal, r)
+	r = k.b.NewSelect(k.b.NewICmp(enum.IPredSLT, e, c(-10)), c(0), r)
+	r = k.b.NewSelect(k.b.NewICmp(enum.IPredSGE, e, c(0x1f)), c(0x7c00), r)
+	isSpecial := k.b.NewICmp(enum.IPredEQ, exp, c(0xff))
+	nanOrInf := k.b.NewSelect(k.b.NewICmp(enum.IPredNE, man, c(0)), c(0x7e00), c(0x7c00))
+	r = k.b.NewSelect(isSpecial, nanOrInf, r)
+	return k.b.NewTrunc(k.b.NewOr(sign, r), types.I16)
 }

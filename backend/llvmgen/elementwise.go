@@ -190,9 +190,9 @@ func (k *kernel) mapN(out *buf, ins []*buf, f func(xs []value.Value) value.Value
 	k.mapIndex(out, ins, func(o value.Value, idx []value.Value) {
 		xs := make([]value.Value, len(ins))
 		for j, in := range ins {
-			xs[j] = k.ewLoad(in, idx[j])
+			xs[j] = k.load(in, idx[j])
 		}
-		k.ewStore(out, o, f(xs))
+		k.store(out, o, f(xs))
 	})
 }
 

@@ -141,7 +141,7 @@ func bitShiftKernel(k *kernel) error {
 // back (float16 and bfloat16 only), as the interpreter does between the
 // steps of a variadic fold.
 func (k *kernel) ewRoundTrip(x value.Value, dt ir.DType) value.Value {
-	if dt == ir.Float16 && k.ewWasm() {
+	if dt == ir.Float16 && k.wasm() {
 		return k.f16Decode(k.f16Encode(x))
 	}
 	if dt == ir.Float16 || dt == ir.BFloat16 {
@@ -242,7 +242,7 @@ func clipKernel(k *kernel) error {
 		if b.len() != 1 || len(b.shape) > 1 {
 			return fmt.Errorf("input %d has shape %v, want a scalar", j, b.shape)
 		}
-		bounds[j-1] = k.ewLoad(b, i64(0))
+		bounds[j-1] = k.load(b, i64(0))
 	}
 	dt := x.dt
 	k.mapN(k.out[0], []*buf{x}, func(xs []value.Value) value.Value {

@@ -3,7 +3,6 @@ package llvmgen
 import (
 	"fmt"
 	"math"
-	"strings"
 
 	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
@@ -45,7 +44,7 @@ func castKernel(k *kernel) error {
 		return nil
 	}
 	k.mapIndex(out, []*buf{x}, func(o value.Value, idx []value.Value) {
-		v := k.ewLoad(x, idx[0])
+		v := k.load(x, idx[0])
 		k.b.NewStore(k.castValue(v, from, to, saturate), k.elemPtr(out, o))
 	})
 	return nil
@@ -92,7 +91,7 @@ func (k *kernel) castValue(v value.Value, from, to ir.DType, saturate bool) valu
 	}
 	switch to {
 	case ir.Float16:
-		if k.ewWasm() {
+		if k.wasm() {
 			return k.f16Encode(f)
 		}
 		// Float32ToFloat16 gives the quiet NaN 0x7e00 with the sign kept.
@@ -255,82 +254,4 @@ func (k *kernel) fp8Encode(f value.Value, dt ir.DType, saturate bool) value.Valu
 	isInf := k.b.NewFCmp(enum.FPredOEQ, xf, constant.NewFloat(types.Double, math.Inf(1)))
 	res = k.b.NewSelect(k.b.NewOr(ovf, isInf), overflow, res)
 	return k.b.NewSelect(k.b.NewFCmp(enum.FPredUNO, f, f), c8(nanCode), res)
-}
-
-// ewWasm reports whether the module targets wasm32, where float16 values
-// convert with integer code instead of fpext/fptrunc: LLVM 14 lowers those
-// to __extendhfsf2/__truncsfhf2 libcalls, miscompiles them in vectorized
-// loops (an i64 argument to an i32 parameter) and folds away a
-// fptrunc/fpext round trip that must round.
-func (k *kernel) ewWasm() bool { return strings.HasPrefix(k.e.cfg.Triple, "wasm") }
-
-// ewLoad is k.load with integer float16 decoding on wasm32.
-func (k *kernel) ewLoad(b *buf, i value.Value) value.Value {
-	if b.dt == ir.Float16 && k.ewWasm() {
-		return k.f16Decode(k.b.NewLoad(types.I16, k.elemPtr(b, i)))
-	}
-	return k.load(b, i)
-}
-
-// ewStore is k.store with integer float16 encoding on wasm32.
-func (k *kernel) ewStore(b *buf, i value.Value, x value.Value) {
-	if b.dt == ir.Float16 && k.ewWasm() {
-		k.b.NewStore(k.f16Encode(x), k.elemPtr(b, i))
-		return
-	}
-	k.store(b, i, x)
-}
-
-// f16Decode converts float16 bits (i16) to float exactly, with integer
-// operations only (ir.Float16ToFloat32).
-func (k *kernel) f16Decode(h value.Value) value.Value {
-	c := func(v int64) value.Value { return constant.NewInt(types.I32, v) }
-	w := k.b.NewZExt(h, types.I32)
-	sign := k.b.NewShl(k.b.NewAnd(w, c(0x8000)), c(16))
-	exp := k.b.NewAnd(k.b.NewLShr(w, c(10)), c(0x1f))
-	man := k.b.NewAnd(w, c(0x3ff))
-	normal := k.b.NewOr(sign, k.b.NewOr(k.b.NewShl(k.b.NewAdd(exp, c(112)), c(23)), k.b.NewShl(man, c(13))))
-	special := k.b.NewOr(sign, k.b.NewOr(c(0x7f800000), k.b.NewShl(man, c(13))))
-	subF := k.b.NewFMul(k.b.NewUIToFP(man, types.Float), constant.NewFloat(types.Float, 0x1p-24))
-	sub := k.b.NewOr(sign, k.b.NewBitCast(subF, types.I32))
-	r := k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, exp, c(0x1f)), special, normal)
-	r = k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, exp, c(0)), sub, r)
-	return k.b.NewBitCast(r, types.Float)
-}
-
-// f16Encode converts float x to float16 bits (i16), rounding to nearest
-// even, with integer operations only (ir.Float32ToFloat16: NaN becomes the
-// quiet NaN 0x7e00 with x's sign).
-func (k *kernel) f16Encode(x value.Value) value.Value {
-	c := func(v int64) value.Value { return constant.NewInt(types.I32, v) }
-	b := k.b.NewBitCast(x, types.I32)
-	sign := k.b.NewAnd(k.b.NewLShr(b, c(16)), c(0x8000))
-	exp := k.b.NewAnd(k.b.NewLShr(b, c(23)), c(0xff))
-	man := k.b.NewAnd(b, c(0x7fffff))
-	e := k.b.NewSub(exp, c(112)) // exp - 127 + 15
-	roundUp := func(r, rem, half value.Value) value.Value {
-		odd := k.b.NewICmp(enum.IPredNE, k.b.NewAnd(r, c(1)), c(0))
-		up := k.b.NewOr(k.b.NewICmp(enum.IPredUGT, rem, half),
-			k.b.NewAnd(k.b.NewICmp(enum.IPredEQ, rem, half), odd))
-		return k.b.NewAdd(r, k.b.NewZExt(up, types.I32))
-	}
-	// Normal: drop 13 mantissa bits (a carry may reach infinity, 0x7c00).
-	nr := k.b.NewOr(k.b.NewShl(e, c(10)), k.b.NewLShr(man, c(13)))
-	normal := roundUp(nr, k.b.NewAnd(man, c(0x1fff)), c(0x1000))
-	// Subnormal (-10 <= e <= 0): shift the full significand by 14-e.
-	inSub := k.b.NewAnd(k.b.NewICmp(enum.IPredSLE, e, c(0)), k.b.NewICmp(enum.IPredSGE, e, c(-10)))
-	shift := k.b.NewSelect(inSub, k.b.NewSub(c(14), e), c(14))
-	full := k.b.NewOr(man, c(0x800000))
-	sr := k.b.NewLShr(full, shift)
-	mask := k.b.NewSub(k.b.NewShl(c(1), shift), c(1))
-	half := k.b.NewShl(c(1), k.b.NewSub(shift, c(1)))
-	subnormal := roundUp(sr, k.b.NewAnd(full, mask), half)
-	var r value.Value = normal
-	r = k.b.NewSelect(inSub, subnormal, r)
-	r = k.b.NewSelect(k.b.NewICmp(enum.IPredSLT, e, c(-10)), c(0), r)
-	r = k.b.NewSelect(k.b.NewICmp(enum.IPredSGE, e, c(0x1f)), c(0x7c00), r)
-	isSpecial := k.b.NewICmp(enum.IPredEQ, exp, c(0xff))
-	nanOrInf := k.b.NewSelect(k.b.NewICmp(enum.IPredNE, man, c(0)), c(0x7e00), c(0x7c00))
-	r = k.b.NewSelect(isSpecial, nanOrInf, r)
-	return k.b.NewTrunc(k.b.NewOr(sign, r), types.I16)
 }
