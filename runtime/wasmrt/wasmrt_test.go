@@ -230,3 +230,24 @@ func buildLL(t *testing.T, dir, name, ll string, exports ...string) []byte {
 	}
 	return b
 }
+
+// TestInterrupt checks that WithInterrupt makes a run with a cancelled
+// context fail instead of running to completion.
+func TestInterrupt(t *testing.T) {
+	needTools(t)
+	ctx := context.Background()
+	wasm, err := fixture.Wasm(ctx, t.TempDir(), "relu1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(ctx, wasm, "relu1", WithInterrupt(), WithSignature([]int{24, 12}, []int{24, 12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close(ctx)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := m.Run(cancelled, [][]byte{make([]byte, 24), make([]byte, 12)}, nil); err == nil {
+		t.Fatal("Run with a cancelled context and WithInterrupt succeeded, want an error")
+	}
+}
