@@ -3,8 +3,6 @@ package interp
 import (
 	"fmt"
 	"math"
-	"sort"
-	"strings"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
@@ -327,51 +325,6 @@ func transposeIfInt(x *ir.Tensor, t bool) *ir.Tensor {
 	return fromSigned(x.DType, shape, out)
 }
 
-// einsumTerm is one parsed operand subscript: label ids per dim, with
-// ellipsis dims given ids 128+e (e counted over the broadcast ellipsis
-// rank, right-aligned).
-type einsumTerm struct {
-	labels []int
-	ellAt  int // position of "..." in the explicit labels, -1 if absent
-	nExpl  int
-}
-
-// parseEinsumTerm parses one operand subscript such as "bij" or "...ii".
-func parseEinsumTerm(s string) (einsumTerm, error) {
-	t := einsumTerm{ellAt: -1}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '.':
-			if !strings.HasPrefix(s[i:], "...") || t.ellAt >= 0 {
-				return t, fmt.Errorf("bad ellipsis in subscript %q", s)
-			}
-			t.ellAt = len(t.labels)
-			i += 2
-		case ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z':
-			t.labels = append(t.labels, int(ch))
-			t.nExpl++
-		default:
-			return t, fmt.Errorf("bad character %q in subscript %q", ch, s)
-		}
-	}
-	return t, nil
-}
-
-// expand returns the label ids of every dim given ellipsis rank ell (the
-// number of dims "..." stands for in this term) and the global ellipsis
-// rank maxEll.
-func (t einsumTerm) expand(ell, maxEll int) []int {
-	if t.ellAt < 0 {
-		return t.labels
-	}
-	out := append([]int{}, t.labels[:t.ellAt]...)
-	for e := maxEll - ell; e < maxEll; e++ {
-		out = append(out, 128+e)
-	}
-	return append(out, t.labels[t.ellAt:]...)
-}
-
 // maxEinsumWork bounds the index-loop iterations of one Einsum (products
 // of every label's size), so a hostile equation fails fast.
 const maxEinsumWork = 1 << 36
@@ -411,125 +364,27 @@ func einsumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if dc != classFloat && dc != classSigned && dc != classUnsigned {
 		return nil, fmt.Errorf("input 0 has dtype %s, want a numeric type", in[0].DType)
 	}
-	eq := strings.ReplaceAll(n.AttrString("equation", ""), " ", "")
-	if eq == "" {
-		return nil, fmt.Errorf("attribute equation is missing")
+	shapes := make([][]int64, len(in))
+	for j, t := range in {
+		shapes[j] = t.Shape
 	}
-	lhs, rhs, explicit := strings.Cut(eq, "->")
-	parts := strings.Split(lhs, ",")
-	if len(parts) != len(in) {
-		return nil, fmt.Errorf("equation %q has %d operands, node has %d inputs", eq, len(parts), len(in))
+	eq := n.AttrString("equation", "")
+	plan, err := ir.PlanEinsum(eq, shapes)
+	if err != nil {
+		return nil, err
 	}
-	terms := make([]einsumTerm, len(parts))
-	maxEll := 0
-	ells := make([]int, len(parts))
-	for j, p := range parts {
-		t, err := parseEinsumTerm(p)
-		if err != nil {
-			return nil, fmt.Errorf("equation %q: %w", eq, err)
-		}
-		rank := len(in[j].Shape)
-		if t.ellAt < 0 && rank != t.nExpl || t.ellAt >= 0 && rank < t.nExpl {
-			return nil, fmt.Errorf("input %d has shape %v, want rank %d for subscript %q", j, in[j].Shape, t.nExpl, p)
-		}
-		if t.ellAt >= 0 {
-			ells[j] = rank - t.nExpl
-			maxEll = max(maxEll, ells[j])
-		}
-		terms[j] = t
-	}
-	// Label sizes, checked across operands (size-1 dims broadcast).
-	size := map[int]int64{}
-	count := map[int]int{}
-	opLabels := make([][]int, len(in))
-	for j, t := range terms {
-		opLabels[j] = t.expand(ells[j], maxEll)
-		for d, l := range opLabels[j] {
-			dim := in[j].Shape[d]
-			if l < 128 {
-				count[l]++
-			}
-			if s, ok := size[l]; ok && s != dim && s != 1 && dim != 1 {
-				return nil, fmt.Errorf("input %d has shape %v: label %q has size %d, elsewhere %d", j, in[j].Shape, einsumLabelName(l), dim, s)
-			}
-			if s, ok := size[l]; !ok || s == 1 {
-				size[l] = dim
-			}
-		}
-	}
-	var outLabels []int
-	if explicit {
-		ot, err := parseEinsumTerm(rhs)
-		if err != nil {
-			return nil, fmt.Errorf("equation %q: %w", eq, err)
-		}
-		outLabels = ot.expand(maxEll, maxEll)
-		seen := map[int]bool{}
-		for _, l := range outLabels {
-			if _, ok := size[l]; !ok {
-				return nil, fmt.Errorf("equation %q: output label %q does not appear in the inputs", eq, einsumLabelName(l))
-			}
-			if seen[l] {
-				return nil, fmt.Errorf("equation %q: output label %q repeats", eq, einsumLabelName(l))
-			}
-			seen[l] = true
-		}
-	} else {
-		for e := 0; e < maxEll; e++ {
-			outLabels = append(outLabels, 128+e)
-		}
-		var once []int
-		for l, c := range count {
-			if c == 1 {
-				once = append(once, l)
-			}
-		}
-		sort.Ints(once)
-		outLabels = append(outLabels, once...)
-	}
-	// Loop order: output labels, then summed labels.
-	inOut := map[int]bool{}
-	for _, l := range outLabels {
-		inOut[l] = true
-	}
-	all := append([]int{}, outLabels...)
-	var summed []int
-	for l := range size {
-		if !inOut[l] {
-			summed = append(summed, l)
-		}
-	}
-	sort.Ints(summed)
-	all = append(all, summed...)
-	dims := make([]int64, len(all))
-	pos := map[int]int{}
-	for i, l := range all {
-		dims[i] = size[l]
-		pos[l] = i
-	}
-	// Per-operand stride of each loop label (0 on broadcast dims; repeated
-	// labels add up, which walks the diagonal).
-	opStr := make([][]int, len(in))
-	for j := range in {
-		opStr[j] = make([]int, len(all))
-		st := strides(in[j].Shape)
-		for d, l := range opLabels[j] {
-			if in[j].Shape[d] != 1 {
-				opStr[j][pos[l]] += int(st[d])
-			}
-		}
-	}
-	outShape := make([]int64, len(outLabels))
-	for i, l := range outLabels {
-		outShape[i] = size[l]
-	}
-	if _, err := ir.CheckedNumElements(outShape); err != nil {
-		return nil, fmt.Errorf("equation %q: result: %w", eq, err)
-	}
+	dims, outShape := plan.Dims, plan.OutShape
 	if !productAtMost(dims, maxEinsumWork) {
 		return nil, fmt.Errorf("equation %q loops over %v (%d labels); more than the interpreter's limit of 2^36 steps", eq, dims, len(dims))
 	}
-	outStr := make([]int, len(all))
+	opStr := make([][]int, len(in))
+	for j := range in {
+		opStr[j] = make([]int, len(dims))
+		for d, st := range plan.OpStrides[j] {
+			opStr[j][d] = int(st)
+		}
+	}
+	outStr := make([]int, len(dims))
 	for i, s := range strides(outShape) {
 		outStr[i] = int(s)
 	}
@@ -540,7 +395,7 @@ func einsumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		views[j] = viewOf(in[j])
 	}
 	offs := make([]int, len(in))
-	coord := make([]int64, len(all))
+	coord := make([]int64, len(dims))
 	outOff := 0
 	accF := make([]float64, nOut)
 	accI := make([]int64, nOut)
@@ -566,7 +421,7 @@ func einsumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			}
 			accI[outOff] += p
 		}
-		for d := len(all) - 1; d >= 0; d-- {
+		for d := len(dims) - 1; d >= 0; d-- {
 			coord[d]++
 			outOff += outStr[d]
 			for j := range offs {
@@ -592,13 +447,6 @@ func einsumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	return []*ir.Tensor{fromSigned(in[0].DType, outShape, accI)}, nil
 }
 
-// einsumLabelName prints a label id for error messages.
-func einsumLabelName(l int) string {
-	if l >= 128 {
-		return "..."
-	}
-	return string(rune(l))
-}
 
 // detKernel is Det over [..., M, M] floating inputs, by LU decomposition
 // with partial pivoting in float64.

@@ -2,8 +2,6 @@ package llvmgen
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 
 	"github.com/llir/llvm/ir/constant"
 	"github.com/llir/llvm/ir/enum"
@@ -12,48 +10,6 @@ import (
 
 	"github.com/effc/effc/ir"
 )
-
-// mxEinsumTerm is one parsed operand subscript (see interp/linalg.go): label
-// ids per dim, ellipsis dims get ids 128+e.
-type mxEinsumTerm struct {
-	labels []int
-	ellAt  int
-	nExpl  int
-}
-
-// mxParseEinsumTerm parses one operand subscript such as "bij" or "...ii".
-func mxParseEinsumTerm(s string) (mxEinsumTerm, error) {
-	t := mxEinsumTerm{ellAt: -1}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		switch {
-		case ch == '.':
-			if !strings.HasPrefix(s[i:], "...") || t.ellAt >= 0 {
-				return t, fmt.Errorf("bad ellipsis in subscript %q", s)
-			}
-			t.ellAt = len(t.labels)
-			i += 2
-		case ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z':
-			t.labels = append(t.labels, int(ch))
-			t.nExpl++
-		default:
-			return t, fmt.Errorf("bad character %q in subscript %q", ch, s)
-		}
-	}
-	return t, nil
-}
-
-// expand returns every dim's label given this term's ellipsis rank.
-func (t mxEinsumTerm) expand(ell, maxEll int) []int {
-	if t.ellAt < 0 {
-		return t.labels
-	}
-	out := append([]int{}, t.labels[:t.ellAt]...)
-	for e := maxEll - ell; e < maxEll; e++ {
-		out = append(out, 128+e)
-	}
-	return append(out, t.labels[t.ellAt:]...)
-}
 
 // mxEinsumKernel compiles Einsum with a compile-time loop plan, like the
 // interpreter: loops over the output labels (outer) and the summed labels
@@ -68,94 +24,17 @@ func mxEinsumKernel(k *kernel) error {
 			return fmt.Errorf("Einsum operands must all be present and share a dtype")
 		}
 	}
-	eq := strings.ReplaceAll(k.n.AttrString("equation", ""), " ", "")
-	lhs, rhs, explicit := strings.Cut(eq, "->")
-	parts := strings.Split(lhs, ",")
-	if len(parts) != len(in) {
-		return fmt.Errorf("equation %q has %d operands, node has %d inputs", eq, len(parts), len(in))
+	shapes := make([][]int64, len(in))
+	for j, b := range in {
+		shapes[j] = b.shape
 	}
-	terms := make([]mxEinsumTerm, len(parts))
-	ells := make([]int, len(parts))
-	maxEll := 0
-	for j, p := range parts {
-		t, err := mxParseEinsumTerm(p)
-		if err != nil {
-			return err
-		}
-		rank := len(in[j].shape)
-		if t.ellAt < 0 && rank != t.nExpl || t.ellAt >= 0 && rank < t.nExpl {
-			return fmt.Errorf("input %d has shape %v, want rank %d for %q", j, in[j].shape, t.nExpl, p)
-		}
-		if t.ellAt >= 0 {
-			ells[j] = rank - t.nExpl
-			maxEll = max(maxEll, ells[j])
-		}
-		terms[j] = t
+	eq := k.n.AttrString("equation", "")
+	plan, err := ir.PlanEinsum(eq, shapes)
+	if err != nil {
+		return err
 	}
-	size := map[int]int64{}
-	count := map[int]int{}
-	opLabels := make([][]int, len(in))
-	for j, t := range terms {
-		opLabels[j] = t.expand(ells[j], maxEll)
-		for d, l := range opLabels[j] {
-			dim := in[j].shape[d]
-			if l < 128 {
-				count[l]++
-			}
-			if s, ok := size[l]; !ok || s == 1 {
-				size[l] = dim
-			}
-		}
-	}
-	var outLabels []int
-	if explicit {
-		ot, err := mxParseEinsumTerm(rhs)
-		if err != nil {
-			return err
-		}
-		outLabels = ot.expand(maxEll, maxEll)
-	} else {
-		for e := 0; e < maxEll; e++ {
-			outLabels = append(outLabels, 128+e)
-		}
-		var once []int
-		for l, c := range count {
-			if c == 1 {
-				once = append(once, l)
-			}
-		}
-		sort.Ints(once)
-		outLabels = append(outLabels, once...)
-	}
-	inOut := map[int]bool{}
-	for _, l := range outLabels {
-		inOut[l] = true
-	}
-	var summed []int
-	for l := range size {
-		if !inOut[l] {
-			summed = append(summed, l)
-		}
-	}
-	sort.Ints(summed)
-	all := append(append([]int{}, outLabels...), summed...)
-	pos := map[int]int{}
-	dims := make([]int64, len(all))
-	for i, l := range all {
-		dims[i] = size[l]
-		pos[l] = i
-	}
-	opStr := make([][]int64, len(in))
-	for j := range in {
-		opStr[j] = make([]int64, len(all))
-		st := strides(in[j].shape)
-		for d, l := range opLabels[j] {
-			if in[j].shape[d] != 1 {
-				opStr[j][pos[l]] += st[d]
-			}
-		}
-	}
-	nOut := len(outLabels)
+	dims, opStr := plan.Dims, plan.OpStrides
+	nOut := plan.NumOut
 	if ir.NumElements(dims[:nOut]) != out.len() {
 		return fmt.Errorf("equation %q gives %v elements, output has %d", eq, dims[:nOut], out.len())
 	}
