@@ -447,7 +447,6 @@ func einsumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	return []*ir.Tensor{fromSigned(in[0].DType, outShape, accI)}, nil
 }
 
-
 // detKernel is Det over [..., M, M] floating inputs, by LU decomposition
 // with partial pivoting in float64.
 func detKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
