@@ -332,3 +332,23 @@ func (k *kernel) f16Encode(x value.Value) value.Value {
 	r = k.b.NewSelect(isSpecial, nanOrInf, r)
 	return k.b.NewTrunc(k.b.NewOr(sign, r), types.I16)
 }
+
+// ifThen emits if cond { then() } else { els() } (els may be nil) and
+// leaves k.b at the join block.
+func (k *kernel) ifThen(cond value.Value, then, els func()) {
+	tb, join := k.f.NewBlock(""), k.f.NewBlock("")
+	eb := join
+	if els != nil {
+		eb = k.f.NewBlock("")
+	}
+	k.b.NewCondBr(cond, tb, eb)
+	k.b = tb
+	then()
+	k.b.NewBr(join)
+	if els != nil {
+		k.b = eb
+		els()
+		k.b.NewBr(join)
+	}
+	k.b = join
+}

@@ -247,26 +247,6 @@ func (k *kernel) convGemm(g *convGeom, x, w, bias, res, y *buf, act activation) 
 	})
 }
 
-// ifThen emits if cond { then() } else { els() } (els may be nil) and
-// leaves k.b at the join block.
-func (k *kernel) ifThen(cond value.Value, then, els func()) {
-	tb, join := k.f.NewBlock(""), k.f.NewBlock("")
-	eb := join
-	if els != nil {
-		eb = k.f.NewBlock("")
-	}
-	k.b.NewCondBr(cond, tb, eb)
-	k.b = tb
-	then()
-	k.b.NewBr(join)
-	if els != nil {
-		k.b = eb
-		els()
-		k.b.NewBr(join)
-	}
-	k.b = join
-}
-
 // fill stores the float v to p[lo:hi] (static bounds).
 func (k *kernel) fill(p value.Value, lo, hi int64, v value.Value) {
 	if hi <= lo {

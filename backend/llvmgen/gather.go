@@ -270,10 +270,10 @@ func oneHotKernel(k *kernel) error {
 			v := k.mxLoadInt(ind, k.b.NewAdd(k.b.NewMul(o, i64(inner)), j))
 			v = k.b.NewSelect(k.b.NewICmp(enum.IPredSLT, v, i64(0)), k.b.NewAdd(v, i64(depth)), v)
 			ok := k.b.NewAnd(k.b.NewICmp(enum.IPredSGE, v, i64(0)), k.b.NewICmp(enum.IPredSLT, v, i64(depth)))
-			k.mxIf(ok, func() {
+			k.ifThen(ok, func() {
 				dst := k.b.NewAdd(k.b.NewMul(k.b.NewAdd(k.b.NewMul(o, i64(depth)), v), i64(inner)), j)
 				k.mxMove(out, dst, vals, i64(1))
-			})
+			}, nil)
 		})
 	})
 	return nil
@@ -339,12 +339,12 @@ func nonZeroKernel(k *kernel) error {
 			ne = k.b.NewICmp(enum.IPredNE, v, k.zero(x.dt))
 		}
 		n := k.mxGet(cnt)
-		k.mxIf(k.b.NewAnd(ne, k.b.NewICmp(enum.IPredSLT, n, i64(nz))), func() {
+		k.ifThen(k.b.NewAnd(ne, k.b.NewICmp(enum.IPredSLT, n, i64(nz))), func() {
 			for d := int64(0); d < r; d++ {
 				k.b.NewStore(c[d], k.elemPtr(out, k.b.NewAdd(i64(d*nz), n)))
 			}
 			k.mxSet(cnt, k.b.NewAdd(n, i64(1)))
-		})
+		}, nil)
 	})
 	return nil
 }

@@ -88,7 +88,7 @@ func uniqueKernel(k *kernel) error {
 	cmp := func(a, b value.Value) value.Value {
 		res := k.mxLocal(types.I64, i64(0))
 		k.loop(size, func(e value.Value) {
-			k.mxIf(k.b.NewICmp(enum.IPredEQ, k.mxGet(res), i64(0)), func() {
+			k.ifThen(k.b.NewICmp(enum.IPredEQ, k.mxGet(res), i64(0)), func() {
 				u, v := k.load(x, elem(a, e)), k.load(x, elem(b, e))
 				var lt, gt value.Value
 				switch {
@@ -103,7 +103,7 @@ func uniqueKernel(k *kernel) error {
 					lt, gt = k.b.NewICmp(enum.IPredSLT, u, v), k.b.NewICmp(enum.IPredSGT, u, v)
 				}
 				k.mxSet(res, k.b.NewSelect(lt, i64(-1), k.b.NewSelect(gt, i64(1), i64(0))))
-			})
+			}, nil)
 		})
 		return k.mxGet(res)
 	}
@@ -111,9 +111,9 @@ func uniqueKernel(k *kernel) error {
 	k.loop(dim, func(s value.Value) {
 		f := k.mxLocal(types.I64, s)
 		k.mxLoopV(s, func(t value.Value) {
-			k.mxIf(k.b.NewICmp(enum.IPredEQ, k.mxGet(f), s), func() {
-				k.mxIf(k.b.NewICmp(enum.IPredEQ, cmp(s, t), i64(0)), func() { k.mxSet(f, t) })
-			})
+			k.ifThen(k.b.NewICmp(enum.IPredEQ, k.mxGet(f), s), func() {
+				k.ifThen(k.b.NewICmp(enum.IPredEQ, cmp(s, t), i64(0)), func() { k.mxSet(f, t) }, nil)
+			}, nil)
 		})
 		k.b.NewStore(k.mxGet(f), at(first, s))
 	})
@@ -123,7 +123,7 @@ func uniqueKernel(k *kernel) error {
 	// Output positions of first occurrences.
 	seen := k.mxLocal(types.I64, i64(0))
 	k.loop(dim, func(s value.Value) {
-		k.mxIf(isFirst(s), func() {
+		k.ifThen(isFirst(s), func() {
 			if !sorted {
 				k.b.NewStore(k.mxGet(seen), at(pos, s))
 				k.mxSet(seen, k.b.NewAdd(k.mxGet(seen), i64(1)))
@@ -131,14 +131,14 @@ func uniqueKernel(k *kernel) error {
 			}
 			rank := k.mxLocal(types.I64, i64(0))
 			k.loop(dim, func(t value.Value) {
-				k.mxIf(isFirst(t), func() {
-					k.mxIf(k.b.NewICmp(enum.IPredSLT, cmp(t, s), i64(0)), func() {
+				k.ifThen(isFirst(t), func() {
+					k.ifThen(k.b.NewICmp(enum.IPredSLT, cmp(t, s), i64(0)), func() {
 						k.mxSet(rank, k.b.NewAdd(k.mxGet(rank), i64(1)))
-					})
-				})
+					}, nil)
+				}, nil)
 			})
 			k.b.NewStore(k.mxGet(rank), at(pos, s))
-		})
+		}, nil)
 	})
 	for _, o := range []*buf{y, idxOut, counts} {
 		if o != nil {
@@ -152,11 +152,11 @@ func uniqueKernel(k *kernel) error {
 		if inv != nil {
 			k.store(inv, s, p)
 		}
-		k.mxIf(inRange(p), func() {
+		k.ifThen(inRange(p), func() {
 			if counts != nil {
 				k.store(counts, p, k.b.NewAdd(k.load(counts, p), i64(1)))
 			}
-			k.mxIf(isFirst(s), func() {
+			k.ifThen(isFirst(s), func() {
 				if idxOut != nil {
 					k.store(idxOut, p, s)
 				}
@@ -169,8 +169,8 @@ func uniqueKernel(k *kernel) error {
 						})
 					})
 				}
-			})
-		})
+			}, nil)
+		}, nil)
 	})
 	return nil
 }

@@ -83,10 +83,10 @@ func col2ImKernel(k *kernel) error {
 		k.loop(imgP, func(i value.Value) { k.store(acc, i, mxF64c(0)) })
 		k.loop(K*L, func(kl value.Value) {
 			d := k.b.NewSExt(k.mxAt(types.I32, tab, kl), types.I64)
-			k.mxIf(k.b.NewICmp(enum.IPredSGE, d, i64(0)), func() {
+			k.ifThen(k.b.NewICmp(enum.IPredSGE, d, i64(0)), func() {
 				v := k.mxLoadF64(x, k.b.NewAdd(k.b.NewMul(pl, i64(K*L)), kl))
 				k.store(acc, d, k.b.NewFAdd(k.load(acc, d), v))
-			})
+			}, nil)
 		})
 		base := k.b.NewMul(pl, i64(imgP))
 		k.loop(imgP, func(i value.Value) { k.mxStoreF64(out, k.b.NewAdd(base, i), k.load(acc, i)) })

@@ -225,22 +225,22 @@ func nonMaxSuppressionKernel(k *kernel) error {
 			})
 			nKept := k.mxLocal(types.I64, i64(0))
 			k.loop(ns, func(_ value.Value) {
-				k.mxIf(k.b.NewICmp(enum.IPredSLT, k.mxGet(nKept), maxOut), func() {
+				k.ifThen(k.b.NewICmp(enum.IPredSLT, k.mxGet(nKept), maxOut), func() {
 					best := k.mxLocal(types.I64, i64(-1))
 					bestS := k.mxLocal(f64, mxF64c(0))
 					k.loop(ns, func(i value.Value) {
 						free := k.b.NewICmp(enum.IPredEQ, k.b.NewLoad(types.I8, k.b.NewGetElementPtr(types.I8, visited, i)), constant.NewInt(types.I8, 0))
-						k.mxIf(free, func() {
+						k.ifThen(free, func() {
 							s := score(i)
 							better := k.b.NewOr(k.b.NewICmp(enum.IPredSLT, k.mxGet(best), i64(0)), k.b.NewFCmp(enum.FPredOGT, s, k.mxGet(bestS)))
-							k.mxIf(better, func() {
+							k.ifThen(better, func() {
 								k.mxSet(best, i)
 								k.mxSet(bestS, s)
-							})
-						})
+							}, nil)
+						}, nil)
 					})
 					bi := k.mxGet(best)
-					k.mxIf(k.b.NewICmp(enum.IPredSGE, bi, i64(0)), func() {
+					k.ifThen(k.b.NewICmp(enum.IPredSGE, bi, i64(0)), func() {
 						k.b.NewStore(constant.NewInt(types.I8, 1), k.b.NewGetElementPtr(types.I8, visited, bi))
 						cb := corner(b, bi)
 						ok := k.mxLocal(types.I1, constant.True)
@@ -248,21 +248,21 @@ func nonMaxSuppressionKernel(k *kernel) error {
 							kj := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, kept, j))
 							k.mxSet(ok, k.b.NewAnd(k.mxGet(ok), k.b.NewXor(iouAbove(cb, corner(b, kj)), constant.True)))
 						})
-						k.mxIf(k.mxGet(ok), func() {
+						k.ifThen(k.mxGet(ok), func() {
 							n := k.mxGet(nKept)
 							k.b.NewStore(bi, k.b.NewGetElementPtr(types.I64, kept, n))
 							k.mxSet(nKept, k.b.NewAdd(n, i64(1)))
 							row := k.mxGet(nOut)
-							k.mxIf(k.b.NewICmp(enum.IPredSLT, row, i64(rows)), func() {
+							k.ifThen(k.b.NewICmp(enum.IPredSLT, row, i64(rows)), func() {
 								base := k.b.NewMul(row, i64(3))
 								k.b.NewStore(b, k.elemPtr(out, base))
 								k.b.NewStore(c, k.elemPtr(out, k.b.NewAdd(base, i64(1))))
 								k.b.NewStore(bi, k.elemPtr(out, k.b.NewAdd(base, i64(2))))
-							})
+							}, nil)
 							k.mxSet(nOut, k.b.NewAdd(row, i64(1)))
-						})
-					})
-				})
+						}, nil)
+					}, nil)
+				}, nil)
 			})
 		})
 	})

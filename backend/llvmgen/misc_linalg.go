@@ -112,7 +112,7 @@ func mxDetKernel(k *kernel) error {
 		det := k.mxLocal(f64, mxF64c(1))
 		done := k.mxLocal(types.I1, constant.False)
 		k.loop(m, func(c value.Value) {
-			k.mxIf(k.b.NewXor(k.mxGet(done), constant.True), func() {
+			k.ifThen(k.b.NewXor(k.mxGet(done), constant.True), func() {
 				piv := k.mxLocal(types.I64, c)
 				k.mxLoopV(k.b.NewSub(i64(m), k.b.NewAdd(c, i64(1))), func(i value.Value) {
 					row := k.b.NewAdd(k.b.NewAdd(c, i64(1)), i)
@@ -120,32 +120,32 @@ func mxDetKernel(k *kernel) error {
 					k.mxSet(piv, k.b.NewSelect(bigger, row, k.mxGet(piv)))
 				})
 				pv := k.mxGet(piv)
-				k.mxIfElse(k.b.NewFCmp(enum.FPredOEQ, ld(pv, c), mxF64c(0)), func() {
+				k.ifThen(k.b.NewFCmp(enum.FPredOEQ, ld(pv, c), mxF64c(0)), func() {
 					k.mxSet(det, mxF64c(0))
 					k.mxSet(done, constant.True)
 				}, func() {
-					k.mxIf(k.b.NewICmp(enum.IPredNE, pv, c), func() {
+					k.ifThen(k.b.NewICmp(enum.IPredNE, pv, c), func() {
 						k.loop(m, func(j value.Value) {
 							u, v := ld(c, j), ld(pv, j)
 							st(c, j, v)
 							st(pv, j, u)
 						})
 						k.mxSet(det, k.b.NewFNeg(k.mxGet(det)))
-					})
+					}, nil)
 					d := ld(c, c)
 					k.mxSet(det, k.b.NewFMul(k.mxGet(det), d))
 					k.mxLoopV(k.b.NewSub(i64(m), k.b.NewAdd(c, i64(1))), func(i value.Value) {
 						row := k.b.NewAdd(k.b.NewAdd(c, i64(1)), i)
 						f := k.b.NewFDiv(ld(row, c), d)
-						k.mxIf(k.b.NewFCmp(enum.FPredUNE, f, mxF64c(0)), func() {
+						k.ifThen(k.b.NewFCmp(enum.FPredUNE, f, mxF64c(0)), func() {
 							k.mxLoopV(k.b.NewSub(i64(m), c), func(jj value.Value) {
 								j := k.b.NewAdd(c, jj)
 								st(row, j, k.b.NewFSub(ld(row, j), k.b.NewFMul(f, ld(c, j))))
 							})
-						})
+						}, nil)
 					})
 				})
-			})
+			}, nil)
 		})
 		k.mxStoreF64(out, p, k.mxGet(det))
 	})

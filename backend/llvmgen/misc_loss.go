@@ -81,7 +81,7 @@ func (k *kernel) lossKernel(softmax bool) error {
 			valid = k.b.NewAnd(valid, k.b.NewICmp(enum.IPredNE, t, i64(ignore)))
 		}
 		lossSlot := k.mxLocal(f64, mxF64c(0))
-		k.mxIf(valid, func() {
+		k.ifThen(valid, func() {
 			v := k.mxLoadF64(x, at(t))
 			if softmax {
 				v = k.b.NewFSub(k.b.NewFSub(v, m), ls)
@@ -94,7 +94,7 @@ func (k *kernel) lossKernel(softmax bool) error {
 			k.mxSet(lossSlot, l)
 			k.mxSet(sum, k.b.NewFAdd(k.mxGet(sum), l))
 			k.mxSet(wsum, k.b.NewFAdd(k.mxGet(wsum), wc))
-		})
+		}, nil)
 		if red == "none" {
 			k.mxStoreF64(loss, p, k.mxGet(lossSlot))
 		}

@@ -241,7 +241,7 @@ func melWeightMatrixKernel(k *kernel) error {
 		c := k.b.NewLoad(types.I64, at(k.b.NewAdd(i, i64(1))))
 		h := k.b.NewLoad(types.I64, at(k.b.NewAdd(i, i64(2))))
 		idx := func(j value.Value) value.Value { return k.b.NewAdd(k.b.NewMul(j, i64(mels)), i) }
-		k.mxIfElse(k.b.NewICmp(enum.IPredEQ, c, l), func() {
+		k.ifThen(k.b.NewICmp(enum.IPredEQ, c, l), func() {
 			k.mxStoreF64(out, idx(c), mxF64c(1))
 		}, func() {
 			den := k.b.NewSIToFP(k.b.NewSub(c, l), f64)

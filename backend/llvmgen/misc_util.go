@@ -36,36 +36,11 @@ func (k *kernel) mxGet(a *ll.InstAlloca) value.Value { return k.b.NewLoad(a.Elem
 // mxSet stores into a local.
 func (k *kernel) mxSet(a *ll.InstAlloca, v value.Value) { k.b.NewStore(v, a) }
 
-// mxIf emits `if cond { then() }` and leaves k.b after it.
-func (k *kernel) mxIf(cond value.Value, then func()) {
-	k.mxIfElse(cond, then, nil)
-}
-
-// mxIfElse emits `if cond { then() } else { els() }` (els may be nil).
-func (k *kernel) mxIfElse(cond value.Value, then, els func()) {
-	tb := k.f.NewBlock("")
-	merge := k.f.NewBlock("")
-	eb := merge
-	if els != nil {
-		eb = k.f.NewBlock("")
-	}
-	k.b.NewCondBr(cond, tb, eb)
-	k.b = tb
-	then()
-	k.b.NewBr(merge)
-	if els != nil {
-		k.b = eb
-		els()
-		k.b.NewBr(merge)
-	}
-	k.b = merge
-}
-
 // mxSelect returns the value of then() or els() depending on cond, both
 // computed only on their branch.
 func (k *kernel) mxSelect(t types.Type, cond value.Value, then, els func() value.Value) value.Value {
 	slot := k.mxLocal(t, nil)
-	k.mxIfElse(cond, func() { k.mxSet(slot, then()) }, func() { k.mxSet(slot, els()) })
+	k.ifThen(cond, func() { k.mxSet(slot, then()) }, func() { k.mxSet(slot, els()) })
 	return k.mxGet(slot)
 }
 

@@ -518,7 +518,7 @@ func maxUnpoolKernel(k *kernel) error {
 	k.loop(x.len(), func(i value.Value) {
 		j := k.load(ind, i)
 		ok := k.b.NewAnd(k.b.NewICmp(enum.IPredSGE, j, i64(0)), k.b.NewICmp(enum.IPredSLT, j, i64(total)))
-		k.rdIf(ok, func() {
+		k.ifThen(ok, func() {
 			dst := j
 			if !same {
 				var acc value.Value = i64(0)
@@ -529,7 +529,7 @@ func maxUnpoolKernel(k *kernel) error {
 				dst = acc
 			}
 			k.store(y, dst, k.load(x, i))
-		})
+		}, nil)
 	})
 	return nil
 }

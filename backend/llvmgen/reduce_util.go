@@ -48,17 +48,6 @@ func (k *kernel) rdLoop(lo, hi value.Value, body func(i value.Value)) {
 	k.b = exit
 }
 
-// rdIf emits `if cond { body() }` and leaves k.b after it.
-func (k *kernel) rdIf(cond value.Value, body func()) {
-	then := k.f.NewBlock("")
-	done := k.f.NewBlock("")
-	k.b.NewCondBr(cond, then, done)
-	k.b = then
-	body()
-	k.b.NewBr(done)
-	k.b = done
-}
-
 // rdFAdd is an fadd that may be reassociated, so opt vectorizes sums.
 func (k *kernel) rdFAdd(x, y value.Value) value.Value {
 	a := k.b.NewFAdd(x, y)

@@ -327,24 +327,24 @@ func (k *kernel) resizePass(p *resizePlan, src, dst *buf, shape []int64, a int, 
 					k.mxSet(sum, k.b.NewFAdd(k.mxGet(sum), w))
 				})
 				s := k.mxGet(sum)
-				k.mxIf(k.b.NewFCmp(enum.FPredONE, s, mxF64c(0)), func() {
+				k.ifThen(k.b.NewFCmp(enum.FPredONE, s, mxF64c(0)), func() {
 					k.mxLoopV(n, func(i value.Value) {
 						wp := k.b.NewGetElementPtr(f64, tapW, i)
 						k.b.NewStore(k.b.NewFDiv(k.b.NewLoad(f64, wp), s), wp)
 					})
-				})
+				}, nil)
 			}
 			// Compact the non-zero taps to the front, in order.
 			m := k.mxLocal(types.I64, i64(0))
 			k.mxLoopV(n, func(i value.Value) {
 				w := k.mxAt(f64, tapW, i)
-				k.mxIf(k.b.NewFCmp(enum.FPredUNE, w, mxF64c(0)), func() {
+				k.ifThen(k.b.NewFCmp(enum.FPredUNE, w, mxF64c(0)), func() {
 					mv := k.mxGet(m)
 					idx := k.mxClamp(k.b.NewAdd(base, i), 0, inW-1)
 					k.b.NewStore(w, k.b.NewGetElementPtr(f64, tapW, mv))
 					k.b.NewStore(idx, k.b.NewGetElementPtr(types.I64, tapIdx, mv))
 					k.mxSet(m, k.b.NewAdd(mv, i64(1)))
-				})
+				}, nil)
 			})
 			k.b.NewStore(k.mxGet(m), cnt)
 		}
@@ -352,7 +352,7 @@ func (k *kernel) resizePass(p *resizePlan, src, dst *buf, shape []int64, a int, 
 			body()
 			return
 		}
-		k.mxIfElse(extrap, func() { k.b.NewStore(i64(-1), cnt) }, body)
+		k.ifThen(extrap, func() { k.b.NewStore(i64(-1), cnt) }, body)
 	})
 	k.loop(outer, func(o value.Value) {
 		sBase := k.b.NewMul(o, i64(inW*inner))
@@ -362,7 +362,7 @@ func (k *kernel) resizePass(p *resizePlan, src, dst *buf, shape []int64, a int, 
 			tapIdx := k.b.NewGetElementPtr(types.I64, tabs.idx, row)
 			n := k.b.NewLoad(types.I64, k.b.NewGetElementPtr(types.I64, tabs.cnt, j))
 			dBase := k.b.NewMul(k.b.NewAdd(k.b.NewMul(o, i64(outW)), j), i64(inner))
-			k.mxIfElse(k.b.NewICmp(enum.IPredSLT, n, i64(0)), func() {
+			k.ifThen(k.b.NewICmp(enum.IPredSLT, n, i64(0)), func() {
 				k.loop(inner, func(e value.Value) {
 					k.mxStoreF64(dst, k.b.NewAdd(dBase, e), mxF64c(p.extrap))
 				})

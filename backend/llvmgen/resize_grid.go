@@ -161,10 +161,10 @@ func (k *kernel) gsSum(x *buf, xBase value.Value, idxAt, wAt func(int, value.Val
 		idx := k.b.NewLoad(types.I64, idxAt(d, t))
 		tw := k.b.NewLoad(f64, wAt(d, t))
 		ok := k.b.NewAnd(k.b.NewICmp(enum.IPredSGE, idx, i64(0)), k.b.NewFCmp(enum.FPredUNE, tw, mxF64c(0)))
-		k.mxIf(ok, func() {
+		k.ifThen(ok, func() {
 			v := k.gsSum(x, xBase, idxAt, wAt, str, T, d+1, k.b.NewAdd(off, k.b.NewMul(idx, i64(str[d]))), k.b.NewFMul(w, tw))
 			k.mxSet(acc, k.b.NewFAdd(k.mxGet(acc), v))
-		})
+		}, nil)
 	})
 	return k.mxGet(acc)
 }
