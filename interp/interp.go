@@ -52,10 +52,15 @@ func Ops() []string {
 // an input the kernel failed to validate) is reported as an error naming the
 // node rather than crashing the caller.
 func EvalNode(n *ir.Node, in []*ir.Tensor) (out []*ir.Tensor, err error) {
-	if n.Domain != "" && n.Domain != "ai.onnx" {
-		return nil, fmt.Errorf("%s: domain %q is not supported by the interpreter; only ai.onnx ops run", n, n.Domain)
+	key := n.Op
+	switch n.Domain {
+	case "", "ai.onnx":
+	case "effc":
+		key = "effc." + n.Op // effc's own ops, made by passes
+	default:
+		return nil, fmt.Errorf("%s: domain %q is not supported by the interpreter; only ai.onnx and effc ops run", n, n.Domain)
 	}
-	k, ok := kernels[n.Op]
+	k, ok := kernels[key]
 	if !ok {
 		return nil, fmt.Errorf("%s: the interpreter has no kernel for op %s; see 'effc ops' for the supported list", n, n.Op)
 	}

@@ -11,11 +11,12 @@ import (
 // file named in its comment.
 var nnKernels = map[string]kernel{
 	// conv.go
-	"Conv":          convKernel,
-	"ConvTranspose": convTransposeKernel,
-	"ConvInteger":   convIntegerKernel,
-	"QLinearConv":   qlinearConvKernel,
-	"DeformConv":    deformConvKernel,
+	"Conv":           convKernel,
+	"effc.FusedConv": fusedConvKernel,
+	"ConvTranspose":  convTransposeKernel,
+	"ConvInteger":    convIntegerKernel,
+	"QLinearConv":    qlinearConvKernel,
+	"DeformConv":     deformConvKernel,
 	// pool.go
 	"MaxPool":           maxPoolKernel,
 	"AveragePool":       averagePoolKernel,

@@ -33,6 +33,11 @@ const (
 func init() {
 	// Convolution and pooling.
 	op("Conv", "X:T W:T B?:T -> Y:T", tFloat, convAttrs, inferConv)
+	// effc.FusedConv is Conv followed by Add(R) (R optional, same shape as Y)
+	// and an activation, made by the fuse-epilogue pass so the result is
+	// written once: activation is "" (none), "Relu", "LeakyRelu" (alpha) or
+	// "Clip" (min, max).
+	op("effc.FusedConv", "X:T W:T B?:T R?:T -> Y:T", "T:f32", convAttrs+" activation:string= alpha:float=0.01 min:float max:float", inferConv)
 	op("ConvTranspose", "X:T W:T B?:T -> Y:T", tFloat, convAttrs+" output_padding:ints output_shape:ints", inferConvTranspose)
 	op("MaxPool", "X:T -> Y:T Indices?:i64", "T:float|i8|u8", poolAttrs+" storage_order:int=0", inferPool)
 	op("AveragePool", "X:T -> Y:T", tFloat, poolAttrs+" count_include_pad:int=0", inferPool)

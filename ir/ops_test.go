@@ -138,13 +138,15 @@ func TestInferNeverPanics(t *testing.T) {
 		{DType: Int64, Shape: []int64{3}, Data: []int64{1}},
 		{DType: Int64, Shape: []int64{-2}, Data: []int64{}},
 	}
-	names := make([]string, 0, len(opTable))
+	keys := make([]opKey, 0, len(opTable))
 	for k := range opTable {
-		names = append(names, k.name)
+		keys = append(keys, k)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		d := opTable[opKey{"", name}]
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i].domain+"."+keys[i].name < keys[j].domain+"."+keys[j].name
+	})
+	for _, key := range keys {
+		d, name := opTable[key], key.name
 		maxIn := d.MaxInputs()
 		if maxIn < 0 {
 			maxIn = d.MinInputs() + 2

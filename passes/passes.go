@@ -33,6 +33,8 @@ var table = [...]Pass{
 		Doc: "merge nodes with the same op, inputs and attributes, and identical constants"},
 	{Name: "bn-fold", Run: foldBatchNorms,
 		Doc: "fold inference BatchNormalization into the preceding Conv or Gemm weights and bias"},
+	{Name: "fuse-epilogue", Run: fuseEpilogues,
+		Doc: "merge a float32 Conv with the residual Add and the Relu/LeakyRelu/Clip after it into effc.FusedConv"},
 }
 
 // constraint says pass a must run before pass b when both are in a pipeline.
@@ -45,12 +47,14 @@ var order = [...]constraint{
 	{"const-fold", "bn-fold"},
 	// const-fold folds Shape of static shapes, which needs inferred shapes.
 	{"shape-infer", "const-fold"},
+	// Conv→BatchNormalization→Relu fuses only once the BN is folded away.
+	{"bn-fold", "fuse-epilogue"},
 }
 
 // pipelines are the named pipelines, as data.
 var pipelines = map[string][]string{
 	// default is what 'effc ir' and the compiler run unless told otherwise.
-	"default": {"shape-infer", "identity-elim", "const-fold", "dce", "cse", "bn-fold", "dce", "shape-infer"},
+	"default": {"shape-infer", "identity-elim", "const-fold", "dce", "cse", "bn-fold", "fuse-epilogue", "dce", "shape-infer"},
 	// O0 runs only what later stages require.
 	"O0": {"shape-infer"},
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"math"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"github.com/effc/effc/backend/target"
@@ -77,6 +78,56 @@ func TestSmallGraphOnEveryTarget(t *testing.T) {
 				for i := range wf {
 					if math.Float64bits(wf[i]) != math.Float64bits(gf[i]) {
 						t.Fatalf("%s[%d] = %g, want %g (exact)", k, i, gf[i], wf[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFusedConvOnEveryTarget compiles the fuse-epilogue golden output
+// (effc.FusedConv with a residual + Relu, and with Clip) for each target and
+// compares it with the interpreter running the same fused graph.
+func TestFusedConvOnEveryTarget(t *testing.T) {
+	src, err := os.ReadFile("../../passes/testdata/fuse-epilogue/residual_relu.out.effir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"x86_64", "arm64", "wasm32"} {
+		t.Run(name, func(t *testing.T) {
+			g, err := ir.Parse(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ir.BindBatch(g, 2); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range g.Values() {
+				if v.Producer != nil {
+					v.Type = ir.Type{}
+				}
+			}
+			if err := ir.InferShapes(g); err != nil {
+				t.Fatal(err)
+			}
+			spec, err := target.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := randInputs(g)
+			want, err := interp.Run(g, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := (&Engine{Spec: spec}).Run(g, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, w := range want {
+				wf, gf := w.Float64s(), got[k].Float64s()
+				for i := range wf {
+					if d := math.Abs(wf[i] - gf[i]); d > 1e-5*math.Max(1, math.Abs(wf[i])) {
+						t.Fatalf("%s[%d] = %g, want %g", k, i, gf[i], wf[i])
 					}
 				}
 			}

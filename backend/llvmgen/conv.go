@@ -748,3 +748,25 @@ func convTransposeKernel(k *kernel) error {
 	})
 	return nil
 }
+
+// fusedConvKernel is effc.FusedConv (made by the fuse-epilogue pass): the
+// Conv kernel with the residual input 3 and the activation applied while the
+// result is in registers.
+func fusedConvKernel(k *kernel) error {
+	opts := convOptions{residual: -1}
+	if len(k.in) > 3 && k.in[3] != nil {
+		opts.residual = 3
+	}
+	switch act := k.n.AttrString("activation", ""); act {
+	case "":
+	case "Relu":
+		opts.act = activation{kind: "Relu"}
+	case "LeakyRelu":
+		opts.act = activation{kind: "LeakyRelu", lo: float64(k.n.AttrFloat("alpha", 0.01))}
+	case "Clip":
+		opts.act = activation{kind: "Clip", lo: float64(k.n.AttrFloat("min", 0)), hi: float64(k.n.AttrFloat("max", 0))}
+	default:
+		return fmt.Errorf("activation %q is not one of Relu, LeakyRelu, Clip", act)
+	}
+	return convKernelWith(opts)(k)
+}

@@ -65,16 +65,27 @@ func mergeFamilies() map[string]kernelFunc {
 // scratchNeeds says how many bytes of arena scratch a node's kernel uses
 // while it runs (an im2col buffer, a transposed copy); ops not listed need none.
 var scratchNeeds = map[string]func(n *ir.Node) int64{
-	"Gemm": gemmScratch,
-	"Conv": convScratch,
+	"Gemm":           gemmScratch,
+	"Conv":           convScratch,
+	"effc.FusedConv": convScratch,
 }
 
 // ScratchBytes is the scratch a node's kernel needs, for backend/plan.
 func ScratchBytes(n *ir.Node) int64 {
-	if f, ok := scratchNeeds[n.Op]; ok {
+	if f, ok := scratchNeeds[kernelKey(n)]; ok {
 		return f(n)
 	}
 	return 0
+}
+
+// kernelKey is the kernel table key of n: the op name for ai.onnx ops,
+// "effc.<Op>" for effc's own ops, and a name no table has otherwise.
+func kernelKey(n *ir.Node) string {
+	switch n.Domain {
+	case "", "ai.onnx":
+		return n.Op
+	}
+	return n.Domain + "." + n.Op
 }
 
 // Supported reports whether the compiler has a kernel for op.
@@ -180,7 +191,7 @@ func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*Module, error) {
 	e.use(e.shards[0])
 	var missing []string
 	for _, n := range g.Nodes {
-		if n.Domain != "" || !Supported(n.Op) {
+		if !Supported(kernelKey(n)) {
 			missing = append(missing, n.String())
 		}
 	}
@@ -412,7 +423,7 @@ func (e *emitter) emitKernel(idx int, n *ir.Node) (*ll.Func, error) {
 		}
 		k.out = append(k.out, bf)
 	}
-	if err := kernels[n.Op](k); err != nil {
+	if err := kernels[kernelKey(n)](k); err != nil {
 		return nil, fmt.Errorf("%s: %w", n, err)
 	}
 	k.b.NewRet(nil)

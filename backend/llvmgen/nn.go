@@ -2,8 +2,9 @@ package llvmgen
 
 // nnKernels holds the kernels for convolution and its relatives.
 var nnKernels = map[string]kernelFunc{
-	"Conv":          convKernel,
-	"ConvInteger":   convIntegerKernel,
-	"QLinearConv":   qlinearConvKernel,
-	"ConvTranspose": convTransposeKernel,
+	"Conv":           convKernel,
+	"effc.FusedConv": fusedConvKernel,
+	"ConvInteger":    convIntegerKernel,
+	"QLinearConv":    qlinearConvKernel,
+	"ConvTranspose":  convTransposeKernel,
 }
