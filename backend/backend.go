@@ -148,9 +148,10 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	if err != nil {
 		return nil, err
 	}
-	// Graphs of 16+ nodes are split into shards (one per 8 nodes, up to 4) that opt and llc compile in
-	// parallel. The count depends only on the graph, so artifacts stay
-	// byte-identical across machines; --emit llvm asks for one whole module.
+	// Graphs of 16 nodes or more are split into shards (one per 8 nodes, up
+	// to 4) that opt and llc compile in parallel. The count depends only on
+	// the graph, so artifacts stay byte-identical across machines; --emit
+	// llvm asks for one whole module.
 	shards := min(4, max(1, len(g.Nodes)/8))
 	if want[EmitLLVM] {
 		shards = 1
