@@ -70,33 +70,9 @@ func gatherElementsKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err := sameRankWithin(x, it, axis, "input 1 (indices)"); err != nil {
 		return nil, err
 	}
-	ind, err := intsOf(it, "input 1 (indices)")
+	idx, err := elementIndices(x, it, axis)
 	if err != nil {
 		return nil, err
-	}
-	str := strides(x.Shape)
-	idx := make([]int, len(ind))
-	var bad error
-	forEachIndex(it.Shape, func(pos int, c []int64) {
-		if bad != nil {
-			return
-		}
-		k, err := fixIndex(ind[pos], x.Shape[axis], "input 1 (indices)")
-		if err != nil {
-			bad = err
-			return
-		}
-		s := int64(0)
-		for d, v := range c {
-			if d == axis {
-				v = k
-			}
-			s += v * str[d]
-		}
-		idx[pos] = int(s)
-	})
-	if bad != nil {
-		return nil, bad
 	}
 	return []*ir.Tensor{takeElems(x, it.Shape, idx, nil)}, nil
 }
@@ -181,33 +157,9 @@ func scatterElementsKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if u.DType != x.DType {
 		return nil, fmt.Errorf("input 2 (updates) has dtype %s, input 0 has %s", u.DType, x.DType)
 	}
-	ind, err := intsOf(it, "input 1 (indices)")
+	di, err := elementIndices(x, it, axis)
 	if err != nil {
 		return nil, err
-	}
-	str := strides(x.Shape)
-	di := make([]int, len(ind))
-	var bad error
-	forEachIndex(it.Shape, func(pos int, c []int64) {
-		if bad != nil {
-			return
-		}
-		k, err := fixIndex(ind[pos], x.Shape[axis], "input 1 (indices)")
-		if err != nil {
-			bad = err
-			return
-		}
-		s := int64(0)
-		for d, v := range c {
-			if d == axis {
-				v = k
-			}
-			s += v * str[d]
-		}
-		di[pos] = int(s)
-	})
-	if bad != nil {
-		return nil, bad
 	}
 	out := x.Clone()
 	si := make([]int, len(di))
@@ -611,4 +563,36 @@ func uniqueKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		ir.FromInt64(k, indices),
 		ir.FromInt64([]int64{int64(dim)}, inverse),
 		ir.FromInt64(append([]int64{}, k...), counts)), nil
+}
+
+// elementIndices maps each position of the indices tensor it to the flat
+// offset in x it addresses along axis (GatherElements reads there,
+// ScatterElements writes there); negative indices count from the end.
+func elementIndices(x, it *ir.Tensor, axis int) ([]int, error) {
+	ind, err := intsOf(it, "input 1 (indices)")
+	if err != nil {
+		return nil, err
+	}
+	str := strides(x.Shape)
+	idx := make([]int, len(ind))
+	var bad error
+	forEachIndex(it.Shape, func(pos int, c []int64) {
+		if bad != nil {
+			return
+		}
+		k, err := fixIndex(ind[pos], x.Shape[axis], "input 1 (indices)")
+		if err != nil {
+			bad = err
+			return
+		}
+		s := int64(0)
+		for d, v := range c {
+			if d == axis {
+				v = k
+			}
+			s += v * str[d]
+		}
+		idx[pos] = int(s)
+	})
+	return idx, bad
 }

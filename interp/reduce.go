@@ -468,49 +468,31 @@ func cumSumKernel(n *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	v := viewOf(x)
 	switch c {
 	case classFloat:
-		out := make([]float64, len(v.f))
-		walk(func(pos, prev int, first bool) {
-			switch {
-			case first && exclusive:
-				out[pos] = 0
-			case first:
-				out[pos] = v.f[pos]
-			case exclusive:
-				out[pos] = out[prev] + v.f[prev]
-			default:
-				out[pos] = out[prev] + v.f[pos]
-			}
-		})
-		return []*ir.Tensor{fromFloat64(x.DType, x.Shape, out)}, nil
+		return []*ir.Tensor{fromFloat64(x.DType, x.Shape, cumulate(v.f, walk, exclusive))}, nil
 	case classUnsigned:
-		out := make([]uint64, len(v.u))
-		walk(func(pos, prev int, first bool) {
-			switch {
-			case first && exclusive:
-				out[pos] = 0
-			case first:
-				out[pos] = v.u[pos]
-			case exclusive:
-				out[pos] = out[prev] + v.u[prev]
-			default:
-				out[pos] = out[prev] + v.u[pos]
-			}
-		})
-		return []*ir.Tensor{fromUnsigned(x.DType, x.Shape, out)}, nil
+		return []*ir.Tensor{fromUnsigned(x.DType, x.Shape, cumulate(v.u, walk, exclusive))}, nil
 	default:
-		out := make([]int64, len(v.i))
-		walk(func(pos, prev int, first bool) {
-			switch {
-			case first && exclusive:
-				out[pos] = 0
-			case first:
-				out[pos] = v.i[pos]
-			case exclusive:
-				out[pos] = out[prev] + v.i[prev]
-			default:
-				out[pos] = out[prev] + v.i[pos]
-			}
-		})
-		return []*ir.Tensor{fromSigned(x.DType, x.Shape, out)}, nil
+		return []*ir.Tensor{fromSigned(x.DType, x.Shape, cumulate(v.i, walk, exclusive))}, nil
 	}
+}
+
+// cumulate is CumSum's running sum over src in the order walk visits it:
+// each position adds its predecessor's sum to its own value (inclusive) or
+// to the predecessor's value (exclusive); the first along the axis starts
+// the sum.
+func cumulate[T float64 | uint64 | int64](src []T, walk func(step func(pos, prev int, first bool)), exclusive bool) []T {
+	out := make([]T, len(src))
+	walk(func(pos, prev int, first bool) {
+		switch {
+		case first && exclusive:
+			out[pos] = 0
+		case first:
+			out[pos] = src[pos]
+		case exclusive:
+			out[pos] = out[prev] + src[prev]
+		default:
+			out[pos] = out[prev] + src[pos]
+		}
+	})
+	return out
 }
