@@ -1,11 +1,16 @@
 package engine
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/effc/effc/backend"
 	"github.com/effc/effc/backend/target"
 	"github.com/effc/effc/interp"
 	"github.com/effc/effc/ir"
@@ -132,5 +137,48 @@ func TestFusedConvOnEveryTarget(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMisalignedArenaIsRefused links the small graph's object with a C main
+// that passes an arena off by 8 bytes: run must return 1 and, with the
+// aligned arena, 0.
+func TestMisalignedArenaIsRefused(t *testing.T) {
+	spec, err := target.Load("x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res, err := backend.Compile(context.Background(), smallGraph(t), spec, backend.Options{OutDir: filepath.Join(dir, "out"), Emit: []string{backend.EmitObj, backend.EmitHeader}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := `#include <stdio.h>
+#include <stdlib.h>
+#include "model.h"
+int main(void) {
+	static float x[24], p[84], m[24];
+	const void *in[] = {x};
+	void *out[] = {p, m};
+	char *arena = aligned_alloc(64, effc_model_arena_size() + 64);
+	int bad = effc_model_run(arena + 8, in, out);
+	int good = effc_model_run(arena, in, out);
+	printf("%d %d\n", bad, good);
+	return 0;
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.c"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "main")
+	if out, err := exec.Command("cc", "-I", filepath.Dir(res.Files[backend.EmitHeader]), "-o", exe, filepath.Join(dir, "main.c"), res.Files[backend.EmitObj], "-lm").CombinedOutput(); err != nil {
+		t.Fatalf("cc: %v\n%s", err, out)
+	}
+	out, err := exec.Command(exe).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(out)); got != "1 0" {
+		t.Fatalf("run(misaligned), run(aligned) = %s, want 1 0", got)
 	}
 }

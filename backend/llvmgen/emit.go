@@ -250,7 +250,14 @@ func (e *emitter) emitEntry() error {
 	inputs := ll.NewParam("inputs", types.NewPointer(i8p))
 	outputs := ll.NewParam("outputs", types.NewPointer(i8p))
 	f := e.m.NewFunc(e.cfg.Prefix()+"_run", types.I32, arena, inputs, outputs)
-	b := f.NewBlock("entry")
+	// A misaligned arena is refused (return 1) rather than risking the
+	// aligned vector accesses the plan's 64-byte offsets allow.
+	check := f.NewBlock("entry")
+	bad := f.NewBlock("misaligned")
+	bad.NewRet(constant.NewInt(types.I32, 1))
+	b := f.NewBlock("run")
+	low := check.NewAnd(check.NewPtrToInt(arena, types.I64), constant.NewInt(types.I64, plan.Align-1))
+	check.NewCondBr(check.NewICmp(enum.IPredNE, low, constant.NewInt(types.I64, 0)), bad, b)
 	addr := map[*ir.Value]value.Value{}
 	for i, v := range e.g.Inputs {
 		p := b.NewGetElementPtr(i8p, inputs, constant.NewInt(types.I32, int64(i)))
