@@ -326,18 +326,9 @@ func mvnKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	axes := nd.AttrInts("axes", []int64{0, 2, 3})
-	red := make([]int, 0, len(axes))
-	seen := map[int]bool{}
-	for _, a := range axes {
-		ax, err := normAxis(a, len(x.Shape))
-		if err != nil {
-			return nil, fmt.Errorf("axes %v: %w", axes, err)
-		}
-		if seen[ax] {
-			return nil, fmt.Errorf("axes %v repeats axis %d", axes, ax)
-		}
-		seen[ax] = true
-		red = append(red, ax)
+	red, err := normAxes(axes, len(x.Shape))
+	if err != nil {
+		return nil, fmt.Errorf("axes %v: %w", axes, err)
 	}
 	grp, kept := reducedGroups(x.Shape, red)
 	xf := toFloat64(x)

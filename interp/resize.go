@@ -71,17 +71,9 @@ func resizeKernel(nd *ir.Node, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	axes := make([]int, 0, r)
 	if a := nd.AttrInts("axes", nil); a != nil {
-		seen := map[int]bool{}
-		for _, v := range a {
-			ax, err := normAxis(v, r)
-			if err != nil {
-				return nil, fmt.Errorf("axes %v: %w", a, err)
-			}
-			if seen[ax] {
-				return nil, fmt.Errorf("axes %v repeats axis %d", a, ax)
-			}
-			seen[ax] = true
-			axes = append(axes, ax)
+		var err error
+		if axes, err = normAxes(a, r); err != nil {
+			return nil, fmt.Errorf("axes %v: %w", a, err)
 		}
 	} else {
 		for i := 0; i < r; i++ {
