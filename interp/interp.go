@@ -83,6 +83,32 @@ func EvalNode(n *ir.Node, in []*ir.Tensor) (out []*ir.Tensor, err error) {
 // Inputs must match the graph inputs' dtypes and ranks; symbolic dims accept
 // any size.
 func Run(g *ir.Graph, inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
+	return RunWith(g, inputs, RunOptions{})
+}
+
+// RunOptions configures RunWith.
+type RunOptions struct {
+	// Observe, when set, sees every graph input and then every node output
+	// as soon as it is computed, in execution order (constants are not
+	// reported). The tensor belongs to the interpreter: Observe must not
+	// modify it, and must not keep it, since intermediates are dropped as
+	// soon as their last consumer has run. An error from Observe stops the
+	// run and is returned wrapped.
+	Observe func(v *ir.Value, t *ir.Tensor) error
+}
+
+// RunWith is Run with options: it executes g on the named inputs, reports
+// values to opts.Observe, and returns every graph output by name.
+func RunWith(g *ir.Graph, inputs map[string]*ir.Tensor, opts RunOptions) (map[string]*ir.Tensor, error) {
+	observe := func(v *ir.Value, t *ir.Tensor) error {
+		if opts.Observe == nil {
+			return nil
+		}
+		if err := opts.Observe(v, t); err != nil {
+			return fmt.Errorf("observing %q: %w", v.Name, err)
+		}
+		return nil
+	}
 	env := make(map[*ir.Value]*ir.Tensor, len(g.Nodes)+len(g.Consts)+len(g.Inputs))
 	for _, v := range g.Inputs {
 		t, ok := inputs[v.Name]
@@ -93,6 +119,9 @@ func Run(g *ir.Graph, inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 			return nil, err
 		}
 		env[v] = t
+		if err := observe(v, t); err != nil {
+			return nil, err
+		}
 	}
 	for _, c := range g.Consts {
 		if c.Const.DataLen() < 0 {
@@ -133,6 +162,9 @@ func Run(g *ir.Graph, inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 				return nil, fmt.Errorf("%s: output %d (%q) was not produced", n, j, o.Name)
 			}
 			env[o] = outs[j]
+			if err := observe(o, outs[j]); err != nil {
+				return nil, err
+			}
 		}
 		for _, in := range n.Inputs {
 			if in != nil && lastUse[in] == i && in.Producer != nil && !g.IsOutput(in) {
