@@ -156,7 +156,7 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	if want[EmitLLVM] {
 		shards = 1
 	}
-	mod, err := llvmgen.Emit(g, p, llvmgen.Config{Name: opts.Name, Triple: spec.Triple, VectorBits: spec.VectorBits, HasFMA: spec.HasFMA, Shards: shards})
+	mod, err := llvmgen.Emit(g, p, llvmgen.Config{Name: opts.Name, Triple: spec.Triple, VectorBits: spec.VectorBits, HasFMA: spec.HasFMA, Int8Dot: spec.Int8Dot, Shards: shards})
 	if err != nil {
 		return nil, err
 	}

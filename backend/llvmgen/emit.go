@@ -32,6 +32,10 @@ type Config struct {
 	Triple     string // LLVM target triple
 	VectorBits int    // SIMD register width the hot kernels block for (128, 256, 512)
 	HasFMA     bool   // fused multiply-add is cheap on the target
+	// Int8Dot is the CPU's int8 dot product, as target.Spec.Int8Dot says:
+	// "vnni", "dotprod" or "none"; the int8 GEMM (qgemm.go) picks its
+	// instructions by it.
+	Int8Dot string
 	// Shards splits the kernels over this many modules so opt and llc can
 	// run on them in parallel (0 or 1: one module).
 	Shards int
