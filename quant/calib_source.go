@@ -90,16 +90,15 @@ func (s *NPYSource) openFile(path string, batch int) error {
 		r.Close()
 		return fmt.Errorf("%s: a 0-d array has no samples; want axis 0 to count them", path)
 	}
+	s.file, s.batch, s.left = r, max(batch, 1), int(shape[0])
 	if d := in.Type.Shape; in.Type.Ranked && d[0].Known() {
 		if batch != 0 && int64(batch) != d[0].Size {
 			r.Close()
 			return fmt.Errorf("%s: batch size %d, but input %q has a fixed batch size of %d", path, batch, in.Name, d[0].Size)
 		}
-		batch = int(d[0].Size)
+		s.batch = int(d[0].Size)
+		s.left -= s.left % s.batch // a partial batch cannot run
 	}
-	batch = max(batch, 1)
-	s.file, s.batch = r, batch
-	s.left = int(shape[0]) - int(shape[0])%batch
 	s.samples = s.left
 	return nil
 }
