@@ -204,6 +204,7 @@ func Calibrate(ctx context.Context, g *ir.Graph, src BatchSource, opts Options) 
 		total = opts.MaxSamples
 	}
 	prog := newProgress(opts.Progress, total)
+	defer prog.close()
 	fixed := int64(-1) // the model's fixed batch size, if any
 	if in := g.Inputs[0]; in.Type.Ranked && len(in.Type.Shape) > 0 && in.Type.Shape[0].Known() {
 		fixed = in.Type.Shape[0].Size

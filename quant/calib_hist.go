@@ -71,8 +71,9 @@ func (s *Stats) String() string {
 	return str
 }
 
-// Add folds the values of t, a tensor of any float dtype, into s. Only a
-// fixed-size buffer is allocated, for dtypes other than float32.
+// Add folds the values of t, a tensor of any float dtype, into s. It
+// allocates nothing: dtypes other than float32 are widened through a
+// fixed-size buffer on the stack.
 func (s *Stats) Add(t *ir.Tensor) {
 	if d, ok := t.Data.([]float32); ok {
 		s.add(d)

@@ -17,6 +17,7 @@ type progress struct {
 	now   func() time.Time
 	start time.Time
 	drawn time.Time // last redraw
+	open  bool      // a bar is on the terminal's current line
 }
 
 const (
@@ -63,6 +64,7 @@ func (p *progress) draw(done int) {
 	}
 	line += fmt.Sprintf("  %.1f samples/s", p.rate(done))
 	fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+	p.open = true
 }
 
 // rate is the throughput so far.
@@ -80,9 +82,18 @@ func (p *progress) finish(done, values int) {
 	case p.w == nil:
 	case p.tty:
 		p.draw(done)
-		fmt.Fprintln(p.w)
+		p.close()
 	default:
 		fmt.Fprintf(p.w, "calibrated %d values on %d samples in %.2fs (%.1f samples/s)\n",
 			values, done, p.now().Sub(p.start).Seconds(), p.rate(done))
+	}
+}
+
+// close ends the bar's line, if one is drawn, so that what is printed next
+// (an error, after a failed run) starts on a line of its own.
+func (p *progress) close() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
 	}
 }

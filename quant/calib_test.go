@@ -403,6 +403,11 @@ func TestProgressBar(t *testing.T) {
 	if got := buf.String(); got != "\rcalibrating 7 samples  0.0 samples/s\x1b[K" {
 		t.Errorf("without a total: %q", got)
 	}
+	p.close() // after draw without finish: ends the line once
+	p.close()
+	if got := buf.String(); got != "\rcalibrating 7 samples  0.0 samples/s\x1b[K\n" {
+		t.Errorf("closed without finishing: %q", got)
+	}
 	if isTerminal(&buf) {
 		t.Error("a bytes.Buffer is a terminal")
 	}
