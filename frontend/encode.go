@@ -70,13 +70,29 @@ const (
 // minIRVersion is the lowest ONNX IR version that may import opset 18.
 const minIRVersion = 8
 
+// The FP8 element types exist from ONNX IR version 9 and ai.onnx opset 19
+// on (Cast, CastLike, QuantizeLinear, DequantizeLinear, Constant, Identity,
+// Reshape, Shape, ... accept them from 19): a model at opset 18 holding an
+// FP8 tensor is invalid, and ONNX Runtime refuses it ("Type
+// 'tensor(float8e4m3fn)' of input parameter ... is invalid"). Every
+// opset-19 change is backward compatible with the opset-18 form effc keeps
+// (new attributes with the old behaviour as default, new types), so the
+// encoder raises the imports of graphs that use FP8.
+const (
+	fp8IRVersion = 9
+	fp8Opset     = 19
+)
+
 // Encode serializes g as an ONNX ModelProto: ir_version max(g.IRVersion, 8),
 // producer "effc", opset_import from g.Opsets (ai.onnx at least
-// ir.CanonicalOpset, other domains used by nodes at least 1), the graph's
+// ir.CanonicalOpset, other domains used by nodes at least 1; a graph with
+// FP8 tensors gets at least ir_version 9 and ai.onnx 19), the graph's
 // inputs, outputs, initializers (g.Consts, raw_data or string_data) and
 // value_info for every typed node output. It fails on what ONNX cannot hold
 // or on malformed IR (a tensor whose data does not match its dtype and
-// shape, a quantized value type, graph-valued attributes).
+// shape, a quantized value type, graph-valued attributes), and on nodes
+// outside the standard ONNX domains (effc's own ops, such as effc.FusedConv
+// from the fuse-epilogue pass, or another vendor's), naming the node.
 func Encode(g *ir.Graph) ([]byte, error) {
 	if g == nil {
 		return nil, fmt.Errorf("encode: nil graph")
@@ -86,9 +102,9 @@ func Encode(g *ir.Graph) ([]byte, error) {
 		return nil, fmt.Errorf("encode graph %q: %w", g.Name, err)
 	}
 	var b []byte
-	irv := g.IRVersion
-	if irv < minIRVersion {
-		irv = minIRVersion
+	irv, opset := max(g.IRVersion, minIRVersion), int64(ir.CanonicalOpset)
+	if usesFP8(g) {
+		irv, opset = max(irv, fp8IRVersion), fp8Opset
 	}
 	b = protowire.AppendTag(b, mIRVersion, protowire.VarintType)
 	b = protowire.AppendVarint(b, uint64(irv))
@@ -97,7 +113,7 @@ func Encode(g *ir.Graph) ([]byte, error) {
 		b = appendString(b, mDocString, g.Doc)
 	}
 	b = appendBytes(b, mGraph, gb)
-	for _, d := range opsetsOf(g) {
+	for _, d := range opsetsOf(g, opset) {
 		var e []byte
 		if d.domain != "" {
 			e = appendString(e, osDomain, d.domain)
@@ -120,6 +136,34 @@ func Encode(g *ir.Graph) ([]byte, error) {
 	return b, nil
 }
 
+// usesFP8 reports whether g holds an FP8 tensor anywhere: a value's type, a
+// constant, a tensor attribute or the target type of a Cast.
+func usesFP8(g *ir.Graph) bool {
+	for _, v := range g.Values() {
+		if v != nil && (v.Type.DType.IsFP8() || v.Const != nil && v.Const.DType.IsFP8()) {
+			return true
+		}
+	}
+	for _, n := range g.Nodes {
+		for name, a := range n.Attrs {
+			switch {
+			case a == nil:
+			case a.Kind == ir.AttrTensor && a.Tensor != nil && a.Tensor.DType.IsFP8():
+				return true
+			case a.Kind == ir.AttrTensors:
+				for _, t := range a.Tensors {
+					if t != nil && t.DType.IsFP8() {
+						return true
+					}
+				}
+			case a.Kind == ir.AttrInt && name == "to" && n.Op == "Cast" && ir.DType(a.Int).IsFP8():
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // EncodeTensor serializes t as an ONNX TensorProto named name (the format of
 // the conformance suite's input_N.pb files).
 func EncodeTensor(name string, t *ir.Tensor) ([]byte, error) {
@@ -135,8 +179,10 @@ type opsetEntry struct {
 	version int64
 }
 
-// opsetsOf lists the opsets to import, sorted by domain ("" first).
-func opsetsOf(g *ir.Graph) []opsetEntry {
+// opsetsOf lists the opsets to import, sorted by domain ("" first): g's
+// imports, ai.onnx at least minOpset, and version 1 of any other domain a
+// node uses without an import.
+func opsetsOf(g *ir.Graph, minOpset int64) []opsetEntry {
 	m := map[string]int64{}
 	for d, v := range g.Opsets {
 		if d == "ai.onnx" {
@@ -144,7 +190,7 @@ func opsetsOf(g *ir.Graph) []opsetEntry {
 		}
 		m[d] = max(m[d], v)
 	}
-	m[""] = max(m[""], ir.CanonicalOpset)
+	m[""] = max(m[""], minOpset)
 	for _, n := range g.Nodes {
 		d := n.Domain
 		if d == "ai.onnx" {
@@ -223,7 +269,27 @@ func valueName(v *ir.Value) string {
 	return fmt.Sprintf("%q", v.Name)
 }
 
+// standardDomains are the operator domains the ONNX standard defines
+// ("ai.onnx" is the long spelling of ""). Encode writes nodes of these
+// domains only: a model is for other tools, and no ONNX consumer runs
+// effc's own ops or another vendor's.
+var standardDomains = map[string]bool{"": true, "ai.onnx": true, "ai.onnx.ml": true, "ai.onnx.preview.training": true}
+
+// checkDomain refuses a node outside the standard ONNX domains.
+func checkDomain(n *ir.Node) error {
+	switch {
+	case standardDomains[n.Domain]:
+		return nil
+	case n.Domain == "effc":
+		return fmt.Errorf("%s: effc.%s is an effc-internal op that no ONNX runtime can execute; export the graph before the pass that created it (effc.FusedConv comes from fuse-epilogue: use a pipeline without it)", n, n.Op)
+	}
+	return fmt.Errorf("%s: domain %q is not a standard ONNX domain (ai.onnx, ai.onnx.ml, ai.onnx.preview.training); effc writes standard ONNX ops only", n, n.Domain)
+}
+
 func encodeNode(n *ir.Node) ([]byte, error) {
+	if err := checkDomain(n); err != nil {
+		return nil, err
+	}
 	var b []byte
 	for i, v := range n.Inputs {
 		if v != nil && v.Name == "" {

@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,9 +25,10 @@ var tensorOpts = cmp.Options{cmpopts.EquateNaNs(), cmpopts.EquateEmpty()}
 // fields, values by name, type and constant content, nodes by name, op,
 // domain, attributes and the names of their inputs and outputs. Value
 // Producer pointers are not followed (they form cycles); node order must
-// match. IRVersion is compared after the encoder's floor of 8, and Producer
-// and SourceOpset are not compared (the encoder writes producer "effc" and
-// a model of the canonical opset).
+// match. IRVersion and the ai.onnx opset are compared after the encoder's
+// floors (8 and 18; 9 and 19 with FP8), and Producer and SourceOpset are not
+// compared (the encoder writes producer "effc" and a model of the canonical
+// opset).
 func graphDiff(a, b *ir.Graph) string {
 	var d []string
 	add := func(format string, args ...any) {
@@ -37,10 +39,20 @@ func graphDiff(a, b *ir.Graph) string {
 	if a.Name != b.Name {
 		add("name %q != %q", a.Name, b.Name)
 	}
-	if max(a.IRVersion, minIRVersion) != max(b.IRVersion, minIRVersion) {
+	floor := int64(minIRVersion)
+	if usesFP8(a) {
+		floor = fp8IRVersion
+	}
+	if max(a.IRVersion, floor) != max(b.IRVersion, floor) {
 		add("ir version %d != %d", a.IRVersion, b.IRVersion)
 	}
-	if s := cmp.Diff(a.Opsets, b.Opsets, cmpopts.EquateEmpty()); s != "" {
+	wantOpsets := a.Opsets
+	if usesFP8(a) && a.Opsets[""] < fp8Opset {
+		wantOpsets = map[string]int64{}
+		maps.Copy(wantOpsets, a.Opsets)
+		wantOpsets[""] = fp8Opset
+	}
+	if s := cmp.Diff(wantOpsets, b.Opsets, cmpopts.EquateEmpty()); s != "" {
 		add("opsets: %s", s)
 	}
 	if a.Doc != b.Doc {
@@ -114,7 +126,7 @@ func valueDiff(x, y *ir.Value) string {
 // handGraph builds a graph using every encodable feature: symbolic and
 // unknown dims, unranked and untyped values, every attribute kind, string,
 // fp16, bool and scalar constants, omitted optional inputs and outputs,
-// another domain, metadata and docs.
+// another standard domain (ai.onnx.ml), metadata and docs.
 func handGraph() *ir.Graph {
 	x := &ir.Value{Name: "x", Type: ir.TensorType(ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3), ir.Unknown()})}
 	u := &ir.Value{Name: "u", Type: ir.Type{DType: ir.Int64}}
@@ -122,7 +134,7 @@ func handGraph() *ir.Graph {
 	s := &ir.Value{Name: "s", Type: ir.TensorType(ir.String, ir.ShapeOf(2)), Const: &ir.Tensor{DType: ir.String, Shape: []int64{2}, Data: []string{"a", ""}}}
 	k := &ir.Value{Name: "k", Type: ir.TensorType(ir.Bool, ir.Shape{}), Const: &ir.Tensor{DType: ir.Bool, Shape: []int64{}, Data: []bool{true}}}
 	e := &ir.Value{Name: "e", Type: ir.TensorType(ir.Float32, ir.ShapeOf(0, 2)), Const: &ir.Tensor{DType: ir.Float32, Shape: []int64{0, 2}, Data: []float32{}}}
-	n1 := &ir.Node{Name: "n1", Op: "Custom", Domain: "com.example", Doc: "doc of n1", Inputs: []*ir.Value{x, nil, w}, Attrs: map[string]*ir.Attr{
+	n1 := &ir.Node{Name: "n1", Op: "Custom", Domain: "ai.onnx.ml", Doc: "doc of n1", Inputs: []*ir.Value{x, nil, w}, Attrs: map[string]*ir.Attr{
 		"f":  ir.FloatAttr(float32(math.Inf(-1))),
 		"i":  ir.IntAttr(-7),
 		"s":  ir.StringAttr("héllo\x00"),
@@ -139,7 +151,7 @@ func handGraph() *ir.Graph {
 	z := &ir.Value{Name: "z", Type: ir.Type{DType: ir.Float32}, Producer: n2}
 	n2.Outputs = []*ir.Value{z}
 	return &ir.Graph{
-		Name: "hand", IRVersion: 9, Opsets: map[string]int64{"": ir.CanonicalOpset, "com.example": 3},
+		Name: "hand", IRVersion: 9, Opsets: map[string]int64{"": ir.CanonicalOpset, "ai.onnx.ml": 3},
 		Doc: "a graph", Metadata: map[string]string{"k1": "v1", "": "empty key"},
 		Inputs: []*ir.Value{x, u}, Outputs: []*ir.Value{z, y1}, Consts: []*ir.Value{w, s, k, e},
 		Nodes: []*ir.Node{n1, n2},
@@ -164,19 +176,11 @@ func TestEncodeRoundTripHandGraph(t *testing.T) {
 	}
 }
 
-// TestEncodeModelFields reads the top-level ModelProto fields back with
-// protowire, independent of the decoder.
-func TestEncodeModelFields(t *testing.T) {
-	g := handGraph()
-	g.IRVersion = 3 // too old for opset 18: raised to 8
-	g.Opsets = nil  // ai.onnx 18 and the node's domain at version 1
-	data, err := Encode(g)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var irv uint64
-	var producer string
-	opsets := map[string]uint64{}
+// modelHeader reads the top-level ModelProto fields ir_version,
+// producer_name and opset_import with protowire, independent of the decoder.
+func modelHeader(t *testing.T, data []byte) (irv uint64, producer string, opsets map[string]uint64) {
+	t.Helper()
+	opsets = map[string]uint64{}
 	for b := data; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -215,11 +219,49 @@ func TestEncodeModelFields(t *testing.T) {
 		}
 		b = b[n:]
 	}
-	if irv != minIRVersion || producer != "effc" {
-		t.Errorf("ir_version %d producer %q, want %d effc", irv, producer, minIRVersion)
-	}
-	if want := map[string]uint64{"": ir.CanonicalOpset, "com.example": 1}; !cmp.Equal(opsets, want) {
-		t.Errorf("opsets %v, want %v", opsets, want)
+	return irv, producer, opsets
+}
+
+// TestEncodeModelFields checks the version floors: ir_version 8 and ai.onnx
+// 18, other domains at 1 when not imported, and ir_version 9 with ai.onnx
+// 19 once any FP8 tensor appears (a constant, a value type, a tensor
+// attribute or a Cast target).
+func TestEncodeModelFields(t *testing.T) {
+	fp8 := []byte{0x38}
+	for _, tc := range []struct {
+		name      string
+		edit      func(g *ir.Graph)
+		irv, onnx uint64
+	}{
+		{"plain", func(*ir.Graph) {}, minIRVersion, ir.CanonicalOpset},
+		{"fp8 constant", func(g *ir.Graph) {
+			g.Consts[0].Const = &ir.Tensor{DType: ir.Float8E4M3FN, Shape: []int64{1}, Data: fp8}
+		}, fp8IRVersion, fp8Opset},
+		{"fp8 value type", func(g *ir.Graph) { g.Nodes[1].Outputs[0].Type.DType = ir.Float8E5M2FNUZ }, fp8IRVersion, fp8Opset},
+		{"fp8 attribute", func(g *ir.Graph) {
+			g.Nodes[0].Attrs["t"] = ir.TensorAttr(&ir.Tensor{DType: ir.Float8E5M2, Shape: []int64{1}, Data: fp8})
+		}, fp8IRVersion, fp8Opset},
+		{"cast to fp8", func(g *ir.Graph) {
+			g.Nodes[1].Op = "Cast"
+			g.Nodes[1].Inputs = g.Nodes[1].Inputs[:1]
+			g.Nodes[1].Attrs = map[string]*ir.Attr{"to": ir.IntAttr(int64(ir.Float8E4M3FNUZ))}
+		}, fp8IRVersion, fp8Opset},
+	} {
+		g := handGraph()
+		g.IRVersion = 3 // too old for opset 18: raised to 8
+		g.Opsets = nil  // ai.onnx 18 and the node's domain at version 1
+		tc.edit(g)
+		data, err := Encode(g)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		irv, producer, opsets := modelHeader(t, data)
+		if irv != tc.irv || producer != "effc" {
+			t.Errorf("%s: ir_version %d producer %q, want %d effc", tc.name, irv, producer, tc.irv)
+		}
+		if want := map[string]uint64{"": tc.onnx, "ai.onnx.ml": 1}; !cmp.Equal(opsets, want) {
+			t.Errorf("%s: opsets %v, want %v", tc.name, opsets, want)
+		}
 	}
 }
 
@@ -276,6 +318,16 @@ func TestEncodeRejectsMalformed(t *testing.T) {
 			g.Inputs[0].Type.Quant = &ir.Quant{Scale: []float32{1}}
 			return g
 		}, `value "x" has a quantized type`},
+		{"effc op", func() *ir.Graph {
+			g := handGraph()
+			g.Nodes[1].Op, g.Nodes[1].Domain = "FusedConv", "effc"
+			return g
+		}, `node "n2" (FusedConv): effc.FusedConv is an effc-internal op that no ONNX runtime can execute; export the graph before the pass that created it (effc.FusedConv comes from fuse-epilogue`},
+		{"vendor domain", func() *ir.Graph {
+			g := handGraph()
+			g.Nodes[0].Domain = "com.microsoft"
+			return g
+		}, `node "n1" (Custom): domain "com.microsoft" is not a standard ONNX domain`},
 		{"unnamed value", func() *ir.Graph {
 			g := handGraph()
 			g.Nodes[1].Outputs[0].Name = ""
@@ -332,8 +384,9 @@ func TestEncodeRoundTripConformance(t *testing.T) {
 }
 
 // FuzzEncodeRoundTrip: whatever the decoder accepts, the encoder writes and
-// the decoder reads back to an equal graph. Seeds are a few backend models
-// and the hand-built graph.
+// the decoder reads back to an equal graph, unless it holds a node outside
+// the standard ONNX domains, which the encoder refuses. Seeds are a few
+// backend models and the hand-built graph.
 func FuzzEncodeRoundTrip(f *testing.F) {
 	if b, err := Encode(handGraph()); err == nil {
 		f.Add(b)
@@ -349,6 +402,14 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 			return
 		}
 		enc, err := Encode(g)
+		for _, n := range g.Nodes {
+			if !standardDomains[n.Domain] {
+				if err == nil {
+					t.Fatalf("encode of a graph with %s in domain %q succeeded, want an error", n, n.Domain)
+				}
+				return
+			}
+		}
 		if err != nil {
 			t.Fatalf("encode of a decoded graph: %v", err)
 		}
