@@ -3,6 +3,8 @@ package llvmgen
 import (
 	"fmt"
 
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
 	"github.com/llir/llvm/ir/types"
 	"github.com/llir/llvm/ir/value"
 
@@ -53,6 +55,10 @@ func convIntegerKernel(k *kernel) error {
 	if err != nil {
 		return err
 	}
+	if pl := newQConvPlan(k.e.cfg, g, x, w, wzp); pl != nil {
+		k.qconvGemm(pl, x, xzp, nil, nil, y, nil)
+		return nil
+	}
 	k.convDirect(g, x.shape, w.shape, y.shape, k.quantConvTerms(x, w, xzp, wzp,
 		func(value.Value) value.Value { return i32(0) },
 		func(_, yi, acc value.Value) { k.b.NewStore(acc, k.elemPtr(y, yi)) }))
@@ -74,6 +80,15 @@ func qlinearConvKernel(k *kernel) error {
 	if err != nil {
 		return err
 	}
+	mult := func(m value.Value) value.Value {
+		return k.b.NewFDiv(k.b.NewFMul(k.f32At(xs, i64(0)), k.f32At(ws, perChannel(ws, m))), k.f32At(ys, i64(0)))
+	}
+	if xs.len() == 1 && ys.len() == 1 && (ws.len() == 1 || ws.len() == g.m) && (bias == nil || bias.len() == g.m) {
+		if pl := newQConvPlan(k.e.cfg, g, x, w, wzp); pl != nil {
+			k.qconvGemm(pl, x, xzp, bias, yzp, y, mult)
+			return nil
+		}
+	}
 	init := func(m value.Value) value.Value {
 		if bias == nil {
 			return i32(0)
@@ -81,9 +96,282 @@ func qlinearConvKernel(k *kernel) error {
 		return k.load(bias, m)
 	}
 	store := func(m, yi, acc value.Value) {
-		mult := k.b.NewFDiv(k.b.NewFMul(k.f32At(xs, i64(0)), k.f32At(ws, perChannel(ws, m))), k.f32At(ys, i64(0)))
-		k.b.NewStore(k.requantize(acc, mult, k.zpAt(yzp, i64(0)), yzp.dt), k.elemPtr(y, yi))
+		k.b.NewStore(k.requantize(acc, mult(m), k.zpAt(yzp, i64(0)), yzp.dt), k.elemPtr(y, yi))
 	}
 	k.convDirect(g, x.shape, w.shape, y.shape, k.quantConvTerms(x, w, xzp, wzp, init, store))
 	return nil
+}
+
+// qconvPlan is a quantized 1-D or 2-D convolution with constant weights on
+// the int8 GEMM (qgemm.go): per group, the packed weights are Q ([mg] rows
+// of kw words) and the activations, packed per block of output rows into
+// scratch like the fp32 im2col, are P. K runs over the kernel taps and,
+// inside a tap, over the group's channels padded to a multiple of G, so a
+// word holds G channels of one input position (all in bounds or all
+// padding).
+type qconvPlan struct {
+	path  qgemmPath
+	g     *convGeom // as 2-D
+	cgp   int64     // channels per group rounded up to G
+	kw    int64     // words per output channel
+	w     qWeights
+	flip  bool  // activations are stored xor 0x80
+	shift int64 // stored zero point = x_zp + shift
+}
+
+// newQConvPlan packs w (zero point wzp subtracted) for the target, or
+// returns nil when the convolution takes the scalar kernel: runtime
+// weights or weight zero points, more than two spatial dims, a depthwise
+// shape, or (byte paths) weights that do not fit int8 once wzp is
+// subtracted.
+func newQConvPlan(cfg Config, g *convGeom, x, w, wzp *buf) *qconvPlan {
+	if w.konst == nil || (wzp != nil && wzp.konst == nil) || len(g.in) > 2 || g.cg() == 1 && g.group > 1 ||
+		!isQ8(x.dt) || !isQ8(w.dt) || (wzp != nil && wzp.len() != 1 && wzp.len() != g.m) {
+		return nil
+	}
+	g = g.as2D()
+	path := qgemmPathFor(cfg)
+	cg := g.cg()
+	cgp := (cg + path.g - 1) / path.g * path.g
+	taps := g.kern[0] * g.kern[1]
+	kk := taps * cgp
+	wv := w.konst.Int64s()
+	var zv []int64
+	if wzp != nil {
+		zv = wzp.konst.Int64s()
+	}
+	vals := make([]int64, g.m*kk)
+	for m := int64(0); m < g.m; m++ {
+		var z int64
+		if zv != nil {
+			z = zv[m%int64(len(zv))]
+		}
+		for c := int64(0); c < cg; c++ {
+			for t := int64(0); t < taps; t++ {
+				vals[m*kk+t*cgp+c] = wv[(m*cg+c)*taps+t] - z
+			}
+		}
+	}
+	if !qFits(path, vals) {
+		return nil
+	}
+	flip, shift := qActDomain(path, x.dt)
+	return &qconvPlan{path: path, g: g, cgp: cgp, kw: kk / path.g, w: qPackRows(path, vals, g.m, kk), flip: flip, shift: shift}
+}
+
+// isQ8 reports an 8-bit integer dtype.
+func isQ8(dt ir.DType) bool { return dt == ir.Uint8 || dt == ir.Int8 }
+
+// qWordsBudget bounds the packed activations of one block: 1 MiB.
+const qWordsBudget = 1 << 18
+
+// qTableBytes is the scratch of a per-channel table of count elements of
+// size bytes each, with room for a whole vector read past the end.
+func qTableBytes(count, size int64) int64 { return (size*(count+16) + 63) &^ 63 }
+
+// qconvWords is the most words per output channel any path uses (G = 2
+// needs the most), so the scratch size and the block rows do not depend on
+// the target.
+func qconvWords(g *convGeom) int64 { return g.kern[0] * g.kern[1] * ((g.cg() + 1) / 2) }
+
+// qconvRows is how many output rows one block of packed activations covers.
+func qconvRows(g *convGeom) int64 {
+	return max(1, min(g.out[0], qWordsBudget/(qconvWords(g)*g.out[1])))
+}
+
+// qconvScratch is the scratch of QLinearConv and ConvInteger on the int8
+// GEMM: the per-channel addend and multiplier tables and one block of packed
+// activations (reserved whenever the shapes allow the GEMM path).
+func qconvScratch(wIdx int) func(n *ir.Node) int64 {
+	return func(n *ir.Node) int64 {
+		if len(n.Inputs) <= wIdx || n.Inputs[0] == nil || n.Inputs[wIdx] == nil {
+			return 0
+		}
+		xt, wt := n.Inputs[0].Type, n.Inputs[wIdx].Type
+		if !xt.Ranked || !wt.Ranked || !xt.Shape.Static() || !wt.Shape.Static() {
+			return 0
+		}
+		g, err := newConvGeom(n, xt.Shape.Sizes(), wt.Shape.Sizes())
+		if err != nil || len(g.in) > 2 {
+			return 0
+		}
+		g = g.as2D()
+		rows := qconvRows(g)
+		return qTableBytes(g.m, 4) + qTableBytes(g.m, 8) + 4*qconvWords(g)*im2colLD(rows*g.out[1])
+	}
+}
+
+func init() {
+	scratchNeeds["ConvInteger"] = qconvScratch(1)
+	scratchNeeds["QLinearConv"] = qconvScratch(3)
+}
+
+// qconvGemm emits the int8 GEMM form of a convolution planned by pl: a
+// prologue fills the per-channel tables (bias minus the zero-point
+// correction; the requantization multipliers when mult is not nil), then
+// per image, group and block of output rows the activations are packed and
+// multiplied. y is int32 (ConvInteger) or requantized with zero point yzp.
+func (k *kernel) qconvGemm(pl *qconvPlan, x, xzp, bias, yzp, y *buf, mult func(m value.Value) value.Value) {
+	g, path := pl.g, pl.path
+	cg, mg := g.cg(), g.mg()
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	addBytes, mulBytes := qTableBytes(g.m, 4), qTableBytes(g.m, 8)
+	i32p := types.NewPointer(types.I32)
+	addT := k.b.NewBitCast(k.scratch, i32p)
+	mulT := k.b.NewBitCast(k.b.NewGetElementPtr(types.I8, k.scratch, i64(addBytes)), types.NewPointer(types.Double))
+	pbuf := k.b.NewBitCast(k.b.NewGetElementPtr(types.I8, k.scratch, i64(addBytes+mulBytes)), i32p)
+	xz := k.zpAt(xzp, i64(0))
+	hasAdd := path.bytes() || bias != nil
+	var sums value.Value
+	if path.bytes() {
+		sums = k.constTable(pl.w.sums, false)
+	}
+	xzEff := k.b.NewAdd(xz, i32(pl.shift))
+	k.loop(g.m, func(m value.Value) {
+		if hasAdd {
+			var a value.Value = i32(0)
+			if bias != nil {
+				a = k.load(bias, m)
+			}
+			if path.bytes() {
+				s := k.b.NewLoad(types.I32, k.gepI32(sums, m))
+				a = k.b.NewSub(a, k.b.NewMul(xzEff, s))
+			}
+			k.b.NewStore(a, k.gepI32(addT, m))
+		}
+		if mult != nil {
+			k.b.NewStore(k.b.NewFPExt(mult(m), types.Double), k.b.NewGetElementPtr(types.Double, mulT, m))
+		}
+	})
+	var addP value.Value
+	if hasAdd {
+		addP = addT
+	}
+	var zy value.Value
+	if yzp != nil {
+		zy = k.zpAt(yzp, i64(0))
+	}
+	wq := k.constWords(pl.w.words)
+	rb := qconvRows(g)
+	k.loop(g.n, func(n value.Value) {
+		k.loop(g.group, func(gi value.Value) {
+			ng := k.b.NewAdd(k.b.NewMul(n, i64(g.group)), gi)
+			xg := k.gepElem(x.ptr, x.dt, k.b.NewMul(ng, i64(cg*H*W)))
+			yoff := k.b.NewMul(ng, i64(mg*OH*OW))
+			m0 := k.b.NewMul(gi, i64(mg))
+			op := qgemmOp{m: mg, kg: pl.kw, q: k.gepI32(wq, k.b.NewMul(m0, i64(pl.kw))), qrs: pl.kw, pAct: true,
+				ldc: OH * OW, out: y.dt, perRow: true}
+			if addP != nil {
+				op.add = k.gepI32(addP, m0)
+			}
+			if mult != nil {
+				op.mul = k.b.NewGetElementPtr(types.Double, mulT, m0)
+				op.yzp = zy
+			}
+			block := func(oh0 value.Value, rows int64) {
+				ld := im2colLD(rows * OW)
+				k.qIm2col(pl, x.dt, xg, pbuf, oh0, rows, ld, xz)
+				o := op
+				o.n, o.p, o.pld = rows*OW, pbuf, ld
+				o.c = k.gepElem(y.ptr, y.dt, k.b.NewAdd(yoff, k.b.NewMul(oh0, i64(OW))))
+				k.qgemm(o)
+			}
+			if nb := OH / rb; nb > 0 {
+				k.loop(nb, func(bi value.Value) { block(k.b.NewMul(bi, i64(rb)), rb) })
+			}
+			if rr := OH % rb; rr > 0 {
+				block(i64(OH-rr), rr)
+			}
+		})
+	})
+}
+
+// qIm2col packs output rows [oh0, oh0+rows) of one group's input planes xg
+// into dst as [kw][ld] words (G values of K per word, in the path's
+// operand type): per kernel tap, per G channels, per output position the
+// G input values at that position, or the padding (the zero point) outside
+// the image. Channels past the group's end repeat its last channel (their
+// weights are zero).
+func (k *kernel) qIm2col(pl *qconvPlan, dt ir.DType, xg, dst value.Value, oh0 value.Value, rows, ld int64, xz value.Value) {
+	g, path := pl.g, pl.path
+	KH, KW := g.kern[0], g.kern[1]
+	H, W := g.in[0], g.in[1]
+	OW := g.out[1]
+	cw := pl.cgp / path.g // words per tap
+	elemT := types.Type(types.I8)
+	if !path.bytes() {
+		elemT = types.I16
+	}
+	dstE := k.b.NewBitCast(dst, types.NewPointer(elemT))
+	// conv maps a stored input byte to the operand type.
+	conv := func(raw value.Value) value.Value {
+		if path.bytes() {
+			if pl.flip {
+				return k.b.NewXor(raw, constant.NewInt(types.I8, -128))
+			}
+			return raw
+		}
+		return k.b.NewTrunc(k.b.NewSub(k.toI32(raw, dt), xz), types.I16)
+	}
+	// the padding word: G copies of the zero point in the operand type
+	var pad value.Value = i32(0)
+	if path.bytes() {
+		pad = k.b.NewMul(k.b.NewZExt(conv(k.b.NewTrunc(xz, types.I8)), types.I32), i32(0x01010101))
+	}
+	k.loop(KH, func(kh value.Value) {
+		for kw := int64(0); kw < KW; kw++ {
+			lo, hi := validRange(OW, W, g.str[1], g.padB[1], kw, g.dil[1])
+			tap := k.b.NewAdd(k.b.NewMul(kh, i64(KW)), i64(kw))
+			k.loop(cw, func(cb value.Value) {
+				planes := make([]value.Value, path.g)
+				for s := range planes {
+					var c value.Value = k.b.NewAdd(k.b.NewMul(cb, i64(path.g)), i64(int64(s)))
+					if pl.cgp != g.cg() {
+						c = k.b.NewSelect(k.b.NewICmp(enum.IPredULT, c, i64(g.cg())), c, i64(g.cg()-1))
+					}
+					planes[s] = k.gepElem(xg, dt, k.b.NewMul(c, i64(H*W)))
+				}
+				t := k.b.NewAdd(k.b.NewMul(tap, i64(cw)), cb)
+				wrow := k.gepI32(dst, k.b.NewMul(t, i64(ld)))
+				k.loop(rows, func(r value.Value) {
+					oh := k.b.NewAdd(oh0, r)
+					ih := k.b.NewAdd(k.b.NewSub(k.b.NewMul(oh, i64(g.str[0])), i64(g.padB[0])), k.b.NewMul(kh, i64(g.dil[0])))
+					drow := k.gepI32(wrow, k.b.NewMul(r, i64(OW)))
+					k.ifThen(k.b.NewICmp(enum.IPredULT, ih, i64(H)), func() {
+						k.fillI32(drow, 0, lo, pad)
+						if hi > lo {
+							srcs := make([]value.Value, path.g)
+							for s := range srcs {
+								srcs[s] = k.gepElem(planes[s], dt, k.b.NewMul(ih, i64(W)))
+							}
+							base := k.b.NewMul(k.b.NewAdd(k.b.NewMul(t, i64(ld)), k.b.NewMul(r, i64(OW))), i64(path.g))
+							k.loop(hi-lo, func(i value.Value) {
+								o := k.b.NewAdd(i, i64(lo))
+								iw := k.b.NewAdd(k.b.NewMul(o, i64(g.str[1])), i64(kw*g.dil[1]-g.padB[1]))
+								e := k.b.NewAdd(base, k.b.NewMul(o, i64(path.g)))
+								for s := range srcs {
+									v := conv(k.b.NewLoad(types.I8, k.b.NewGetElementPtr(types.I8, srcs[s], iw)))
+									k.b.NewStore(v, k.b.NewGetElementPtr(elemT, dstE, k.b.NewAdd(e, i64(int64(s)))))
+								}
+							})
+						}
+						k.fillI32(drow, hi, OW, pad)
+					}, func() {
+						k.fillI32(drow, 0, OW, pad)
+					})
+				})
+			})
+		}
+	})
+}
+
+// fillI32 stores the i32 v to p[lo:hi] (static bounds).
+func (k *kernel) fillI32(p value.Value, lo, hi int64, v value.Value) {
+	if hi <= lo {
+		return
+	}
+	k.loop(hi-lo, func(i value.Value) {
+		k.b.NewStore(v, k.gepI32(p, k.b.NewAdd(i, i64(lo))))
+	})
 }
