@@ -19,6 +19,10 @@ type CompileOptions struct {
 	Emit     []string // artifact kinds (backend.EmitKinds); nil means backend.DefaultEmit
 	OutDir   string   // where the artifacts go; required
 	Pipeline string   // the pass pipeline g went through, recorded in manifest.json
+	// Weights is backend.WeightsEmbed ("embed", the default for "") or
+	// backend.WeightsFile ("file": weights.bin beside the artifacts, passed
+	// to effc_<Name>_set_weights at run time).
+	Weights string
 	// Context cancels the external tools (opt, llc, the linker); nil means
 	// context.Background().
 	Context context.Context
@@ -49,7 +53,7 @@ func Compile(g *ir.Graph, targetName string, opts CompileOptions) (res *backend.
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return backend.Compile(ctx, g, spec, backend.Options{Name: opts.Name, Emit: opts.Emit, OutDir: opts.OutDir, Pipeline: opts.Pipeline})
+	return backend.Compile(ctx, g, spec, backend.Options{Name: opts.Name, Emit: opts.Emit, OutDir: opts.OutDir, Pipeline: opts.Pipeline, Weights: opts.Weights})
 }
 
 // Target loads the named target spec for cpu ("" for its default CPU).

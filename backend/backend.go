@@ -75,18 +75,36 @@ func allowedEmit(spec *target.Spec, k string) bool {
 	return true
 }
 
+// Weights modes, as --weights spells them.
+const (
+	// WeightsEmbed puts the weights in the artifacts' read-only data.
+	WeightsEmbed = "embed"
+	// WeightsFile writes them to weights.bin beside the artifacts instead;
+	// the caller loads that file and passes it to effc_<name>_set_weights.
+	WeightsFile = "file"
+)
+
+// WeightsModes lists the weights modes, the default first.
+func WeightsModes() []string { return []string{WeightsEmbed, WeightsFile} }
+
+// weightsFileName is the file WeightsFile mode writes.
+const weightsFileName = "weights.bin"
+
 // Options configures one compilation.
 type Options struct {
 	Name     string   // symbol prefix: effc_<Name>_run; default "model"
 	Emit     []string // artifact kinds; nil means DefaultEmit
 	OutDir   string   // where artifacts go; replaced as a whole on success
 	Pipeline string   // the pass pipeline that ran, recorded in the manifest
+	Weights  string   // WeightsEmbed or WeightsFile; "" means WeightsEmbed
 }
 
 // Result describes a successful compilation.
 type Result struct {
-	Dir      string            // OutDir
-	Files    map[string]string // artifact kind -> path
+	Dir string // OutDir
+	// Files maps each artifact kind to its path, plus "weights" to
+	// weights.bin in WeightsFile mode.
+	Files    map[string]string
 	Plan     *plan.Plan
 	Manifest *Manifest
 }
@@ -104,7 +122,19 @@ type Manifest struct {
 	ArenaSize int64                   `json:"arena_bytes"`
 	SumInter  int64                   `json:"intermediate_bytes_without_reuse"`
 	Pipeline  string                  `json:"pipeline,omitempty"`
+	Weights   ManifestWeights         `json:"weights"`
 	Files     map[string]ManifestFile `json:"files"`
+}
+
+// ManifestWeights says where the weights are: embedded in the artifacts'
+// read-only data, or in File (WeightsFile mode), which the caller passes to
+// effc_<name>_set_weights. Bytes and SHA256 describe that data in either
+// mode: they are the size and hash of weights.bin.
+type ManifestWeights struct {
+	Mode   string `json:"mode"`
+	File   string `json:"file,omitempty"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
 }
 
 // ManifestFile is one artifact's size and hash.
@@ -140,6 +170,14 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	if opts.OutDir == "" {
 		return nil, fmt.Errorf("no output folder given (-o DIR)")
 	}
+	switch opts.Weights {
+	case "":
+		opts.Weights = WeightsEmbed
+	case WeightsEmbed, WeightsFile:
+	default:
+		return nil, fmt.Errorf("unknown --weights mode %q; valid: %s", opts.Weights, strings.Join(WeightsModes(), ", "))
+	}
+	external := opts.Weights == WeightsFile
 	ins, outs, err := signature(g)
 	if err != nil {
 		return nil, err
@@ -156,7 +194,7 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	if want[EmitLLVM] {
 		shards = 1
 	}
-	mod, err := llvmgen.Emit(g, p, llvmgen.Config{Name: opts.Name, Triple: spec.Triple, VectorBits: spec.VectorBits, HasFMA: spec.HasFMA, Int8Dot: spec.Int8Dot, Shards: shards})
+	mod, err := llvmgen.Emit(g, p, llvmgen.Config{Name: opts.Name, Triple: spec.Triple, VectorBits: spec.VectorBits, HasFMA: spec.HasFMA, Int8Dot: spec.Int8Dot, Shards: shards, ExternalWeights: external})
 	if err != nil {
 		return nil, err
 	}
@@ -171,27 +209,31 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	}
 	defer os.RemoveAll(tmp)
 
-	b := &build{ctx: ctx, dir: tmp, spec: spec, name: opts.Name}
+	b := &build{ctx: ctx, dir: tmp, spec: spec, name: opts.Name, external: external}
 	for i, sh := range mod.Shards {
 		if err := b.write(shardFile(i, ".ll"), []byte(sh.String())); err != nil {
 			return nil, err
 		}
 	}
 	b.shards = len(mod.Shards)
-	if err := b.write("weights.bin", mod.Rodata); err != nil {
+	if err := b.write(weightsFileName, mod.Rodata); err != nil {
 		return nil, err
 	}
 	b.weightsSym = mod.WeightsSymbol
 	if err := b.compile(want); err != nil {
 		return nil, err
 	}
+	var wf *runtime.WeightsFile
+	if external {
+		wf = &runtime.WeightsFile{Name: weightsFileName, Size: int64(len(mod.Rodata))}
+	}
 	if want[EmitHeader] {
-		if err := b.write("model.h", runtime.Header(opts.Name, ins, outs, p.ArenaSize)); err != nil {
+		if err := b.write("model.h", runtime.HeaderWithWeights(opts.Name, ins, outs, p.ArenaSize, wf)); err != nil {
 			return nil, err
 		}
 	}
 	if want[EmitJS] {
-		js, err := runtime.JSLoader(opts.Name, ins, outs)
+		js, err := runtime.JSLoaderWithWeights(opts.Name, ins, outs, wf)
 		if err != nil {
 			return nil, err
 		}
@@ -202,10 +244,16 @@ func Compile(ctx context.Context, g *ir.Graph, spec *target.Spec, opts Options) 
 	if !want[EmitLLVM] {
 		os.Remove(filepath.Join(tmp, "model.ll"))
 	}
+	wsum := sha256.Sum256(mod.Rodata)
 	man := &Manifest{Name: opts.Name, Target: spec.Name, Triple: spec.Triple, CPU: spec.CPU, Features: spec.Features,
 		Inputs: ins, Outputs: outs, ArenaSize: p.ArenaSize, SumInter: p.SumIntermediates, Pipeline: opts.Pipeline,
-		Files: map[string]ManifestFile{}}
+		Weights: ManifestWeights{Mode: opts.Weights, Bytes: int64(len(mod.Rodata)), SHA256: hex.EncodeToString(wsum[:])},
+		Files:   map[string]ManifestFile{}}
 	files := map[string]string{}
+	if external {
+		man.Weights.File = weightsFileName
+		files["weights"] = filepath.Join(opts.OutDir, weightsFileName)
+	}
 	for k := range want {
 		if k == EmitManifest {
 			continue
@@ -260,9 +308,11 @@ type build struct {
 	dir  string
 	spec *target.Spec
 	name string
-	// weightsSym is the symbol the module reads weights.bin through.
+	// weightsSym is the symbol the module reads weights.bin through: the
+	// data itself, or with external the pointer set_weights fills.
 	weightsSym string
-	shards     int // modules shard0.ll ... (model.ll when there is one)
+	external   bool // weights.bin stays a file beside the artifacts
+	shards     int  // modules shard0.ll ... (model.ll when there is one)
 }
 
 // shardFile names shard i's intermediate file with the given extension.
@@ -312,24 +362,32 @@ func (b *build) compile(want map[string]bool) error {
 			return err
 		}
 	}
-	if err := b.weightsObject(); err != nil {
-		return err
+	prefix := runtime.Prefix(b.name)
+	exports := []string{prefix + "_run", prefix + "_arena_size"}
+	if b.external {
+		exports = append(exports, prefix+"_set_weights", prefix+"_weights_size")
+	} else {
+		if err := b.weightsObject(); err != nil {
+			return err
+		}
+		defer os.Remove(filepath.Join(b.dir, "weights.o"))
+		defer os.Remove(filepath.Join(b.dir, weightsFileName))
+		objs = append(objs, "weights.o")
 	}
-	defer os.Remove(filepath.Join(b.dir, "weights.o"))
-	defer os.Remove(filepath.Join(b.dir, "weights.bin"))
 	if b.spec.ObjectFormat == target.FormatWasm {
-		prefix := runtime.Prefix(b.name)
 		args := append([]string{}, b.spec.Link.Flags...)
-		args = append(args, "--export="+prefix+"_run", "--export="+prefix+"_arena_size")
+		for _, e := range exports {
+			args = append(args, "--export="+e)
+		}
 		args = append(args, objs...)
-		args = append(args, "weights.o")
 		args = append(args, b.spec.Link.Libs...)
 		args = append(args, "-o", "model.wasm")
 		return b.run(b.spec.Link.Linker, args...)
 	}
-	// One relocatable model.o holding code and weights; the weights symbol
-	// is made local so several models link into one program.
-	if err := b.run("ld.lld", append(append([]string{"-r"}, objs...), "weights.o", "-o", "model.o")...); err != nil {
+	// One relocatable model.o holding code and weights (or, with external,
+	// the pointer to them); the weights symbol is made local so several
+	// models link into one program.
+	if err := b.run("ld.lld", append(append([]string{"-r"}, objs...), "-o", "model.o")...); err != nil {
 		return err
 	}
 	if err := b.run("objcopy", "--localize-symbol="+b.weightsSym, "model.o"); err != nil {
@@ -390,7 +448,7 @@ var elfMachine = map[string]string{"x86_64": "elf64-x86-64", "aarch64": "elf64-l
 // llvm-objcopy cannot write, a data-only module goes through llc (no opt).
 func (b *build) weightsObject() error {
 	if b.spec.ObjectFormat == target.FormatWasm {
-		data, err := os.ReadFile(filepath.Join(b.dir, "weights.bin"))
+		data, err := os.ReadFile(filepath.Join(b.dir, weightsFileName))
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,8 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"text/template"
 )
 
@@ -28,6 +30,14 @@ type jsTensor struct {
 // header: run checks input byte sizes and returns typed arrays of the right
 // kind and length. A tensor without a static byte size is an error.
 func JSLoader(name string, ins, outs []TensorInfo) ([]byte, error) {
+	return JSLoaderWithWeights(name, ins, outs, nil)
+}
+
+// JSLoaderWithWeights is JSLoader for a model compiled with --weights file
+// whose weights are wf (nil: embedded, as JSLoader). Its load(source,
+// weights) also fetches the weights (by default wf.Name beside model.mjs),
+// copies them into the module's memory and calls set_weights.
+func JSLoaderWithWeights(name string, ins, outs []TensorInfo, wf *WeightsFile) ([]byte, error) {
 	conv := func(kind string, list []TensorInfo) (string, error) {
 		out := make([]jsTensor, len(list))
 		for i, t := range list {
@@ -52,16 +62,22 @@ func JSLoader(name string, ins, outs []TensorInfo) ([]byte, error) {
 		return nil, err
 	}
 	js := func(s string) string { b, _ := json.Marshal(s); return string(b) }
-	var b bytes.Buffer
-	err = loader.Execute(&b, map[string]string{
+	data := map[string]string{
 		"File":     "model.mjs",
 		"Wasm":     "model.wasm",
-		"WasmJS":   js("./model.wasm"),
+		"WasmJS":   js("model.wasm"),
 		"NameJS":   js(name),
 		"PrefixJS": js(Prefix(name)),
 		"Inputs":   in,
 		"Outputs":  out,
-	})
+	}
+	if wf != nil {
+		data["WeightsFile"] = strings.ReplaceAll(wf.Name, "`", "'")
+		data["WeightsJS"] = js(wf.Name)
+		data["WeightsSize"] = strconv.FormatInt(wf.Size, 10)
+	}
+	var b bytes.Buffer
+	err = loader.Execute(&b, data)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: generating the JS loader: %w", err)
 	}

@@ -18,6 +18,7 @@ type HeaderInfo struct {
 	Inputs    []TensorInfo
 	Outputs   []TensorInfo
 	ArenaSize int64
+	Weights   *WeightsFile // nil unless compiled with --weights file
 }
 
 var defineRe = regexp.MustCompile(`^#define\s+([A-Za-z_][A-Za-z0-9_]*)\s+(.*?)\s*(/\*.*)?$`)
@@ -113,6 +114,17 @@ func ParseHeader(src []byte) (*HeaderInfo, error) {
 			out = append(out, t)
 		}
 		return out, nil
+	}
+	if _, ok := defs[up+"_WEIGHTS_SIZE"]; ok {
+		file, err := unquoteC(defs[up+"_WEIGHTS_FILE"])
+		if err != nil {
+			return nil, fmt.Errorf("model.h: %s_WEIGHTS_FILE: %w", up, err)
+		}
+		size, err := num(up + "_WEIGHTS_SIZE")
+		if err != nil {
+			return nil, err
+		}
+		h.Weights = &WeightsFile{Name: file, Size: size}
 	}
 	if h.Inputs, err = list("INPUT"); err != nil {
 		return nil, err

@@ -199,7 +199,7 @@ func FuzzParseHeader(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := ParseHeader(Header(h.Name, h.Inputs, h.Outputs, h.ArenaSize))
+		again, err := ParseHeader(HeaderWithWeights(h.Name, h.Inputs, h.Outputs, h.ArenaSize, h.Weights))
 		if err != nil {
 			t.Fatalf("re-parse of a regenerated header: %v", err)
 		}

@@ -269,7 +269,7 @@ func (k *kernel) constTable(vals []int64, wide bool) value.Value {
 // compile-time table and packed weight goes here, so the module text stays
 // small whatever the model's size.
 func (k *kernel) rodata(raw []byte, elem types.Type) value.Value {
-	return constant.NewBitCast(k.e.addRodata(raw), types.NewPointer(elem))
+	return k.e.rodataPtr(k.f, k.e.addRodata(raw), types.NewPointer(elem))
 }
 
 // wasm reports whether the module targets wasm32, where float16 values

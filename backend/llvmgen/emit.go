@@ -23,6 +23,7 @@ import (
 
 	"github.com/effc/effc/backend/plan"
 	"github.com/effc/effc/ir"
+	"github.com/effc/effc/runtime"
 )
 
 // Config is what code generation needs to know about the target; the
@@ -39,6 +40,10 @@ type Config struct {
 	// Shards splits the kernels over this many modules so opt and llc can
 	// run on them in parallel (0 or 1: one module).
 	Shards int
+	// ExternalWeights leaves the read-only data out of the artifacts: the
+	// code reads it through a base pointer the caller hands to
+	// effc_<Name>_set_weights at run time (effc compile --weights file).
+	ExternalWeights bool
 }
 
 // Prefix is the C symbol prefix of a model's ABI functions.
@@ -111,12 +116,13 @@ type emitter struct {
 	m       *ll.Module
 	g       *ir.Graph
 	plan    *plan.Plan
-	globals map[*ir.Value]value.Value // i8* to each constant's data
-	decls   map[string]*ll.Func       // libm functions and intrinsics
-	tables  int                       // counter for generated constant tables
-	weights *ll.Global                // the external read-only data blob
-	rodata  []byte                    // its contents, 64-byte aligned pieces
-	shards  []*shard                  // shard 0 holds the entry points
+	consts  map[*ir.Value]int64      // offset of each constant's data in rodata
+	decls   map[string]*ll.Func      // libm functions and intrinsics
+	tables  int                      // counter for generated constant tables
+	weights *ll.Global               // the read-only data blob, or the pointer to it (see shard)
+	rodata  []byte                   // the blob's contents, 64-byte aligned pieces
+	bases   map[*ll.Func]value.Value // with ExternalWeights: each function's load of the blob's address
+	shards  []*shard                 // shard 0 holds the entry points
 }
 
 // shard is one of the modules kernels are spread over. The emitter's m,
@@ -127,15 +133,29 @@ type shard struct {
 	weights *ll.Global
 }
 
-// newShard starts a module that declares the weights symbol.
+// newShard starts a module that refers to the read-only data: it declares
+// the external blob effc_<Name>_weights, or with ExternalWeights the pointer
+// effc_<Name>.weights_base that set_weights fills (defined in shard 0, null
+// until then).
 func (e *emitter) newShard() *shard {
 	m := ll.NewModule()
 	m.TargetTriple = e.cfg.Triple
-	w := m.NewGlobal(e.cfg.Prefix()+"_weights", types.NewArray(0, types.I8))
-	w.Immutable = true
-	w.Linkage = enum.LinkageExternal
+	var w *ll.Global
+	if e.cfg.ExternalWeights {
+		if len(e.shards) == 0 {
+			w = m.NewGlobalDef(e.cfg.Prefix()+".weights_base", constant.NewNull(i8p))
+		} else {
+			w = m.NewGlobal(e.cfg.Prefix()+".weights_base", i8p)
+			w.Linkage = enum.LinkageExternal
+		}
+		w.Align = 8
+	} else {
+		w = m.NewGlobal(e.cfg.Prefix()+"_weights", types.NewArray(0, types.I8))
+		w.Immutable = true
+		w.Linkage = enum.LinkageExternal
+		w.Align = 64
+	}
 	w.Visibility = enum.VisibilityHidden
-	w.Align = 64
 	sh := &shard{m: m, decls: map[string]*ll.Func{}, weights: w}
 	e.shards = append(e.shards, sh)
 	return sh
@@ -149,7 +169,9 @@ func (e *emitter) use(sh *shard) { e.m, e.decls, e.weights = sh.m, sh.decls, sh.
 // to through the external symbol WeightsSymbol. Keeping weights out of the
 // module text keeps opt and llc fast on large models; the backend turns
 // Rodata into an object of its own (llvm-objcopy for ELF, a data-only module
-// for wasm) and links everything.
+// for wasm) and links everything. With Config.ExternalWeights, WeightsSymbol
+// is instead the hidden pointer set_weights stores the caller's copy of
+// Rodata in, and Rodata is what the caller must provide (weights.bin).
 type Module struct {
 	Shards        []*ll.Module
 	Rodata        []byte
@@ -188,7 +210,7 @@ func (m *Module) String() string {
 // Emit builds the module for g, which must have static shapes everywhere and
 // be planned by p. Nodes without a kernel are reported by name.
 func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*Module, error) {
-	e := &emitter{cfg: cfg, g: g, plan: p, globals: map[*ir.Value]value.Value{}}
+	e := &emitter{cfg: cfg, g: g, plan: p, consts: map[*ir.Value]int64{}, bases: map[*ll.Func]value.Value{}}
 	for i := 0; i < max(cfg.Shards, 1); i++ {
 		e.newShard()
 	}
@@ -214,6 +236,9 @@ func Emit(g *ir.Graph, p *plan.Plan, cfg Config) (*Module, error) {
 		return nil, err
 	}
 	e.emitArenaSize()
+	if cfg.ExternalWeights {
+		e.emitWeightsABI()
+	}
 	mods := make([]*ll.Module, len(e.shards))
 	for i, sh := range e.shards {
 		mods[i] = sh.m
@@ -229,20 +254,44 @@ func (e *emitter) addConst(c *ir.Value) error {
 	if c.Const.DType == ir.String {
 		return fmt.Errorf("constant %q is a string tensor; strings cannot be compiled", c.Name)
 	}
-	e.globals[c] = e.addRodata(c.Const.Bytes())
+	e.consts[c] = e.addRodata(c.Const.Bytes())
 	return nil
 }
 
 // addRodata appends raw to the read-only data blob at a 64-byte aligned
-// offset and returns an i8* constant pointing at it.
-func (e *emitter) addRodata(raw []byte) constant.Constant {
+// offset and returns that offset.
+func (e *emitter) addRodata(raw []byte) int64 {
 	off := (len(e.rodata) + 63) &^ 63
 	e.rodata = append(e.rodata, make([]byte, off-len(e.rodata))...)
 	e.rodata = append(e.rodata, raw...)
 	if len(raw) == 0 {
 		e.rodata = append(e.rodata, 0) // keep a distinct address for empty tensors
 	}
-	return constant.NewGetElementPtr(types.NewArray(0, types.I8), e.weights, i64(0), i64(int64(off)))
+	return int64(off)
+}
+
+// rodataPtr returns a pointer of type typ to byte off of the read-only data,
+// for use anywhere in f (a function of the current shard): a constant
+// address in the embedded blob, or with ExternalWeights an offset from the
+// base pointer that f loads once in its entry block (which dominates every
+// use, wherever the caller is writing).
+func (e *emitter) rodataPtr(f *ll.Func, off int64, typ *types.PointerType) value.Value {
+	if !e.cfg.ExternalWeights {
+		return constant.NewBitCast(constant.NewGetElementPtr(types.NewArray(0, types.I8), e.weights, i64(0), i64(off)), typ)
+	}
+	entry := f.Blocks[0]
+	base, ok := e.bases[f]
+	if !ok {
+		ld := entry.NewLoad(i8p, e.weights)
+		ld.SetName("weights.base")
+		base = ld
+		e.bases[f] = base
+	}
+	p := entry.NewGetElementPtr(types.I8, base, i64(off))
+	if typ.Equal(i8p) {
+		return p
+	}
+	return entry.NewBitCast(p, typ)
 }
 
 var i8p = types.NewPointer(types.I8)
@@ -258,10 +307,22 @@ func (e *emitter) emitEntry() error {
 	// aligned vector accesses the plan's 64-byte offsets allow.
 	check := f.NewBlock("entry")
 	bad := f.NewBlock("misaligned")
-	bad.NewRet(constant.NewInt(types.I32, 1))
+	bad.NewRet(constant.NewInt(types.I32, runtime.RunMisaligned))
 	b := f.NewBlock("run")
+	next := b
+	if e.cfg.ExternalWeights {
+		// Weights that were never set are refused (return 2). The entry
+		// block loads their address for every constant below.
+		base := check.NewLoad(i8p, e.weights)
+		base.SetName("weights.base")
+		e.bases[f] = base
+		next = f.NewBlock("checkweights")
+		none := f.NewBlock("noweights")
+		none.NewRet(constant.NewInt(types.I32, runtime.RunNoWeights))
+		next.NewCondBr(next.NewICmp(enum.IPredEQ, base, constant.NewNull(i8p)), none, b)
+	}
 	low := check.NewAnd(check.NewPtrToInt(arena, types.I64), constant.NewInt(types.I64, plan.Align-1))
-	check.NewCondBr(check.NewICmp(enum.IPredNE, low, constant.NewInt(types.I64, 0)), bad, b)
+	check.NewCondBr(check.NewICmp(enum.IPredNE, low, constant.NewInt(types.I64, 0)), bad, next)
 	addr := map[*ir.Value]value.Value{}
 	for i, v := range e.g.Inputs {
 		p := b.NewGetElementPtr(i8p, inputs, constant.NewInt(types.I32, int64(i)))
@@ -278,7 +339,7 @@ func (e *emitter) emitEntry() error {
 	}
 	// Walk values in graph order so the module text is deterministic.
 	for _, c := range e.g.Consts {
-		addr[c] = e.globals[c]
+		addr[c] = e.rodataPtr(f, e.consts[c], i8p)
 	}
 	for _, n := range e.g.Nodes {
 		for _, o := range n.Outputs {
@@ -360,6 +421,34 @@ func (e *emitter) emitEntry() error {
 func (e *emitter) emitArenaSize() {
 	f := e.m.NewFunc(e.cfg.Prefix()+"_arena_size", e.sizeType())
 	f.NewBlock("entry").NewRet(constant.NewInt(e.sizeType(), e.plan.ArenaSize))
+}
+
+// emitWeightsABI writes, for ExternalWeights, P_weights_size() returning
+// the bytes of weights.bin and P_set_weights(weights, size), which checks
+// the size and the pointer's alignment and stores the pointer for P_run
+// and the kernels.
+func (e *emitter) emitWeightsABI() {
+	st := e.sizeType()
+	want := constant.NewInt(st, int64(len(e.rodata)))
+	e.m.NewFunc(e.cfg.Prefix()+"_weights_size", st).NewBlock("entry").NewRet(want)
+
+	weights, size := ll.NewParam("weights", i8p), ll.NewParam("size", st)
+	f := e.m.NewFunc(e.cfg.Prefix()+"_set_weights", types.I32, weights, size)
+	entry := f.NewBlock("entry")
+	badSize := f.NewBlock("badsize")
+	badSize.NewRet(constant.NewInt(types.I32, runtime.WeightsBadSize))
+	checkPtr := f.NewBlock("checkptr")
+	badPtr := f.NewBlock("badptr")
+	badPtr.NewRet(constant.NewInt(types.I32, runtime.WeightsBadPointer))
+	set := f.NewBlock("set")
+	entry.NewCondBr(entry.NewICmp(enum.IPredNE, size, want), badSize, checkPtr)
+	addr := checkPtr.NewPtrToInt(weights, types.I64)
+	low := checkPtr.NewAnd(addr, constant.NewInt(types.I64, plan.Align-1))
+	null := checkPtr.NewICmp(enum.IPredEQ, addr, constant.NewInt(types.I64, 0))
+	misaligned := checkPtr.NewICmp(enum.IPredNE, low, constant.NewInt(types.I64, 0))
+	checkPtr.NewCondBr(checkPtr.NewOr(null, misaligned), badPtr, set)
+	set.NewStore(weights, e.weights)
+	set.NewRet(constant.NewInt(types.I32, 0))
 }
 
 // sizeType is C's size_t on the target.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ var compileCmd = &command{
 	name:    "compile",
 	summary: "compile a model into a library or wasm module for a target",
 	usage: "compile MODEL.onnx --target x86_64|arm64|wasm32 [--cpu C] [-o DIR] [--emit LIST] [--name NAME]\n" +
-		"             [--shape NAME=D0,D1,...] [--batch N] [--passes LIST]",
+		"             [--weights embed|file] [--shape NAME=D0,D1,...] [--batch N] [--passes LIST]",
 	about: `Compile loads MODEL.onnx, binds its symbolic input dims (--shape, --batch),
 runs the pass pipeline (--passes, default "` + passes.DefaultPipeline + `") and compiles
 the graph for --target into the folder -o (default ./out/<model>-<target>).
@@ -38,6 +39,11 @@ wasm,header,manifest for wasm32. --name prefixes every symbol
 (effc_<NAME>_run) so several models link into one program; docs/runtime.md
 describes the C ABI.
 
+--weights embed (the default) puts the weights in the artifacts' read-only
+data. --weights file writes them to weights.bin in -o instead: the artifacts
+hold no weight bytes, and the program loads weights.bin into 64-byte aligned
+memory and passes it to effc_<NAME>_set_weights before the first run.
+
 The artifacts are built in a temporary folder and renamed into place: a
 failed compilation leaves -o as it was. Compiling the same model twice gives
 byte-identical files. Compile prints each artifact with its size, the arena
@@ -47,12 +53,14 @@ byte-identical files. Compile prints each artifact with its size, the arena
 		"effc compile testdata/digits/digits.onnx --target arm64 --cpu cortex-a76 --batch 1 -o out/digits-a76",
 		"effc compile testdata/digits/digits.onnx --target wasm32 --batch 1 --emit wasm,header,js,manifest",
 		"effc compile model.onnx --target x86_64 --cpu native --shape input=1,3,224,224 --emit obj,asm --name resnet",
+		"effc compile testdata/digits/digits.onnx --target x86_64 --batch 1 --weights file",
 	},
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		tf := addTargetFlags(fs)
 		out := fs.String("o", "", "write the artifacts to `DIR` (default ./out/<model>-<target>)")
 		emit := fs.String("emit", "", "comma-separated artifact `LIST`: "+strings.Join(backend.EmitKinds(), ","))
 		name := fs.String("name", "model", "symbol prefix `NAME`: functions are effc_NAME_run and effc_NAME_arena_size")
+		weights := fs.String("weights", backend.WeightsEmbed, "where the weights go, `MODE` embed (read-only data) or file (weights.bin beside the artifacts)")
 		pf := addPrepareFlags(fs)
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
@@ -65,6 +73,9 @@ byte-identical files. Compile prints each artifact with its size, the arena
 			kinds, err := parseEmit(*emit)
 			if err != nil {
 				return err
+			}
+			if !slices.Contains(backend.WeightsModes(), *weights) {
+				return usagef("--weights %q: want %s", *weights, strings.Join(backend.WeightsModes(), " or "))
 			}
 			if _, err := effc.Target(*tf.target, *tf.cpu); err != nil {
 				return err
@@ -79,7 +90,7 @@ byte-identical files. Compile prints each artifact with its size, the arena
 				dir = defaultOutDir(path, *tf.target)
 			}
 			res, err := effc.Compile(g, *tf.target, effc.CompileOptions{
-				CPU: *tf.cpu, Name: *name, Emit: kinds, OutDir: dir, Pipeline: pipeline,
+				CPU: *tf.cpu, Name: *name, Emit: kinds, OutDir: dir, Pipeline: pipeline, Weights: *weights,
 			})
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)

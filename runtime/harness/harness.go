@@ -5,7 +5,9 @@
 // The driver reads each input from a raw little-endian file, calls the
 // model's run function with a 64-byte aligned arena, and writes each output
 // to a raw file. The arena and buffers come from aligned_alloc in the
-// harness; the model itself never allocates.
+// harness; the model itself never allocates. For a model compiled with
+// --weights file, the driver first reads the weights file into a 64-byte
+// aligned buffer and hands it to the model's set_weights.
 package harness
 
 import (
@@ -34,13 +36,18 @@ var sourceTmpl string
 var tmpl = template.Must(template.New("harness.c").Parse(sourceTmpl))
 
 // Source returns harness.c for the model described by h; it includes the
-// header as headerFile and takes every size from the header's macros.
-func Source(h *runtime.HeaderInfo, headerFile string) ([]byte, error) {
+// header as headerFile and takes every size from the header's macros. If h
+// says the weights are in a file, weightsFile is the path the harness reads
+// them from; otherwise it must be "".
+func Source(h *runtime.HeaderInfo, headerFile, weightsFile string) ([]byte, error) {
 	if h == nil {
 		return nil, errors.New("harness: no header info")
 	}
 	if strings.ContainsAny(headerFile, "\"\\\n") {
 		return nil, fmt.Errorf("harness: header file name %q cannot appear in #include; rename it", headerFile)
+	}
+	if (h.Weights != nil) != (weightsFile != "") {
+		return nil, fmt.Errorf("harness: a weights file is needed exactly when the model was compiled with --weights file")
 	}
 	var b bytes.Buffer
 	err := tmpl.Execute(&b, map[string]any{
@@ -50,6 +57,7 @@ func Source(h *runtime.HeaderInfo, headerFile string) ([]byte, error) {
 		"HeaderFile": headerFile,
 		"LastIn":     len(h.Inputs) - 1,
 		"LastOut":    len(h.Outputs) - 1,
+		"Weights":    cQuote(weightsFile),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("harness: generating harness.c: %w", err)
@@ -64,6 +72,10 @@ type Options struct {
 	Dir    string   // where harness.c and the executable are written (must exist)
 	Lib    string   // the model: model.o or libmodel.a
 	Header string   // the model's model.h
+	// Weights is the weights file of a model compiled with --weights file;
+	// "" means the file model.h names (weights.bin) beside model.h. The
+	// harness reads it on every run, so it must stay in place.
+	Weights string
 }
 
 // Build writes harness.c into o.Dir and compiles it with the model into an
@@ -91,7 +103,23 @@ func Build(ctx context.Context, o Options) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("harness: %w", err)
 	}
-	c, err := Source(h, filepath.Base(headerAbs))
+	weights := ""
+	switch {
+	case h.Weights != nil:
+		weights = o.Weights
+		if weights == "" {
+			weights = filepath.Join(filepath.Dir(headerAbs), h.Weights.Name)
+		}
+		if weights, err = filepath.Abs(weights); err != nil {
+			return "", fmt.Errorf("harness: %w", err)
+		}
+		if _, err := os.Stat(weights); err != nil {
+			return "", fmt.Errorf("harness: the model was compiled with --weights file: %w", err)
+		}
+	case o.Weights != "":
+		return "", fmt.Errorf("harness: Options.Weights is %s, but %s declares no weights file: the model embeds its weights (compiled without --weights file)", o.Weights, o.Header)
+	}
+	c, err := Source(h, filepath.Base(headerAbs), weights)
 	if err != nil {
 		return "", err
 	}
@@ -224,6 +252,25 @@ func run(ctx context.Context, runner []string, exe string, inputs []*ir.Tensor, 
 	med, _ := strconv.ParseFloat(m[2], 64)
 	mn, _ := strconv.ParseFloat(m[3], 64)
 	return res, &BenchResult{Runs: runs, Median: us(med), Min: us(mn)}, nil
+}
+
+// cQuote writes s as a C string literal, every byte outside printable ASCII
+// (and '"', '\\', '?') as an octal escape; "" stays "".
+func cQuote(s string) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '?' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "\\%03o", c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 func us(v float64) time.Duration { return time.Duration(v * float64(time.Microsecond)) }

@@ -6,6 +6,11 @@
 // the outputs and the two pointer arrays at 64-byte aligned offsets from
 // __heap_base, grows memory as needed, calls run and copies the outputs out.
 //
+// A model compiled with --weights file also exports effc_<name>_set_weights
+// and effc_<name>_weights_size, and needs its weights.bin: give its bytes
+// with WithWeights. Load copies them to the first 64-byte aligned offset at
+// or after __heap_base and calls set_weights; the run layout starts after them.
+//
 // This package depends on wazero only (not on effc's ir), so programs can
 // embed it to run compiled models without the compiler.
 package wasmrt
@@ -26,8 +31,13 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
-// Align is the alignment of the arena and of every input and output buffer.
+// Align is the alignment of the arena, of every input and output buffer
+// and of the weights.
 const Align = 64
+
+// weightsBadSize is what set_weights returns for a wrong size
+// (runtime.WeightsBadSize; this package does not import runtime).
+const weightsBadSize = 1
 
 const pageSize = 65536
 
@@ -40,9 +50,10 @@ type Model struct {
 	mem       api.Memory
 	run       api.Function
 	prefix    string
-	heapBase  uint32
+	start     uint32 // where the run layout begins: __heap_base, or past the weights
 	arenaSize uint32
-	inSizes   []int // nil unless WithSignature was given
+	weights   []byte // see WithWeights
+	inSizes   []int  // nil unless WithSignature was given
 	outSizes  []int
 	closed    bool
 	interrupt bool // see WithInterrupt
@@ -67,6 +78,13 @@ func WithSignature(inputBytes, outputBytes []int) Option {
 		m.inSizes = append([]int(nil), inputBytes...)
 		m.outSizes = append([]int(nil), outputBytes...)
 	}
+}
+
+// WithWeights gives the bytes of the weights.bin of a model compiled with
+// --weights file. Load refuses a model compiled that way without them, and
+// a model with embedded weights with them.
+func WithWeights(weights []byte) Option {
+	return func(m *Model) { m.weights = weights }
 }
 
 // Load compiles and instantiates wasm, a model compiled by effc with the
@@ -131,7 +149,7 @@ func Load(ctx context.Context, wasm []byte, name string, opts ...Option) (*Model
 	if hb.Type() != api.ValueTypeI32 {
 		return nil, fmt.Errorf("wasmrt: __heap_base is %s, want i32 (is model.wasm built for wasm32?)", api.ValueTypeName(hb.Type()))
 	}
-	m.heapBase = api.DecodeU32(hb.Get())
+	m.start = api.DecodeU32(hb.Get())
 	sizeFn, err := m.export("_arena_size", nil, []api.ValueType{api.ValueTypeI32})
 	if err != nil {
 		return nil, err
@@ -145,8 +163,76 @@ func Load(ctx context.Context, wasm []byte, name string, opts ...Option) (*Model
 		return nil, fmt.Errorf("wasmrt: calling %s_arena_size: %w", prefix, err)
 	}
 	m.arenaSize = api.DecodeU32(res[0])
+	if err := m.setWeights(ctx); err != nil {
+		return nil, err
+	}
 	ok = true
 	return m, nil
+}
+
+// setWeights copies m.weights into memory at the first aligned offset from
+// __heap_base and hands them to set_weights, for a model compiled with
+// --weights file; it moves m.start past them.
+func (m *Model) setWeights(ctx context.Context) error {
+	if m.mod.ExportedFunction(m.prefix+"_set_weights") == nil {
+		if m.weights != nil {
+			return fmt.Errorf("wasmrt: WithWeights was given, but model.wasm embeds its weights (it has no export %s_set_weights; it was compiled without --weights file)", m.prefix)
+		}
+		return nil
+	}
+	i32 := api.ValueTypeI32
+	set, err := m.export("_set_weights", []api.ValueType{i32, i32}, []api.ValueType{i32})
+	if err != nil {
+		return err
+	}
+	sizeFn, err := m.export("_weights_size", nil, []api.ValueType{i32})
+	if err != nil {
+		return err
+	}
+	res, err := sizeFn.Call(ctx)
+	if err != nil {
+		return fmt.Errorf("wasmrt: calling %s_weights_size: %w", m.prefix, err)
+	}
+	want := api.DecodeU32(res[0])
+	if m.weights == nil {
+		return fmt.Errorf("wasmrt: model.wasm was compiled with --weights file: load it with wasmrt.WithWeights and the %d bytes of its weights.bin", want)
+	}
+	at := alignUp(uint64(m.start))
+	end := alignUp(at + uint64(len(m.weights)))
+	if end > 1<<32 {
+		return fmt.Errorf("wasmrt: %d bytes of weights do not fit in wasm32's 4 GiB", len(m.weights))
+	}
+	if err := m.grow(end); err != nil {
+		return err
+	}
+	if !m.mem.Write(uint32(at), m.weights) {
+		return errors.New("wasmrt: writing the weights out of memory bounds")
+	}
+	res, err = set.Call(ctx, at, uint64(len(m.weights)))
+	if err != nil {
+		return fmt.Errorf("wasmrt: %s_set_weights trapped: %w", m.prefix, err)
+	}
+	switch rc := int32(api.DecodeU32(res[0])); rc {
+	case 0:
+	case weightsBadSize:
+		return fmt.Errorf("wasmrt: %s_set_weights refused the weights: they are %d bytes, the model wants %d; pass the weights.bin compiled with this model.wasm", m.prefix, len(m.weights), want)
+	default:
+		return fmt.Errorf("wasmrt: %s_set_weights returned %d", m.prefix, rc)
+	}
+	m.start = uint32(end)
+	m.weights = nil // the module keeps its own copy
+	return nil
+}
+
+// grow makes memory at least end bytes long.
+func (m *Model) grow(end uint64) error {
+	if have := uint64(m.mem.Size()); end > have {
+		pages := (end - have + pageSize - 1) / pageSize
+		if _, ok := m.mem.Grow(uint32(pages)); !ok {
+			return fmt.Errorf("wasmrt: cannot grow model memory by %d pages to %d bytes (the module's maximum or wazero's limit)", pages, end)
+		}
+	}
+	return nil
 }
 
 // export finds prefix+suffix and checks its signature.
@@ -202,8 +288,8 @@ func (m *Model) Run(ctx context.Context, inputs [][]byte, outputSizes []int) ([]
 			return nil, fmt.Errorf("wasmrt: output size %d at position %d is negative", n, i)
 		}
 	}
-	// Layout: arena | inputs | outputs | input pointers | output pointers.
-	off := alignUp(uint64(m.heapBase))
+	// Layout: [weights |] arena | inputs | outputs | input pointers | output pointers.
+	off := alignUp(uint64(m.start))
 	arena := off
 	off = alignUp(off + uint64(m.arenaSize))
 	inOff := make([]uint64, len(inputs))
@@ -223,11 +309,8 @@ func (m *Model) Run(ctx context.Context, inputs [][]byte, outputSizes []int) ([]
 	if end > 1<<32 {
 		return nil, fmt.Errorf("wasmrt: arena (%d bytes) plus inputs and outputs need %d bytes, more than wasm32's 4 GiB", m.arenaSize, end)
 	}
-	if have := uint64(m.mem.Size()); end > have {
-		pages := (end - have + pageSize - 1) / pageSize
-		if _, ok := m.mem.Grow(uint32(pages)); !ok {
-			return nil, fmt.Errorf("wasmrt: cannot grow model memory by %d pages to %d bytes (the module's maximum or wazero's limit)", pages, end)
-		}
+	if err := m.grow(end); err != nil {
+		return nil, err
 	}
 	for i, in := range inputs {
 		if !m.mem.Write(uint32(inOff[i]), in) {
