@@ -90,16 +90,21 @@ func (s *NPYSource) openFile(path string, batch int) error {
 		r.Close()
 		return fmt.Errorf("%s: a 0-d array has no samples; want axis 0 to count them", path)
 	}
-	s.file, s.batch, s.left = r, max(batch, 1), int(shape[0])
+	samples := int(shape[0])
 	if d := in.Type.Shape; in.Type.Ranked && d[0].Known() {
-		if batch != 0 && int64(batch) != d[0].Size {
+		fixed := int(d[0].Size)
+		if batch != 0 && batch != fixed {
 			r.Close()
-			return fmt.Errorf("%s: batch size %d, but input %q has a fixed batch size of %d", path, batch, in.Name, d[0].Size)
+			return fmt.Errorf("%s: batch size %d, but input %q has a fixed batch size of %d", path, batch, in.Name, fixed)
 		}
-		s.batch = int(d[0].Size)
-		s.left -= s.left % s.batch // a partial batch cannot run
+		if samples < fixed {
+			r.Close()
+			return fmt.Errorf("%s: %d samples, fewer than input %q's fixed batch size of %d", path, samples, in.Name, fixed)
+		}
+		batch = fixed
+		samples -= samples % fixed // a partial batch cannot run
 	}
-	s.samples = s.left
+	s.file, s.batch, s.left, s.samples = r, max(batch, 1), samples, samples
 	return nil
 }
 

@@ -294,6 +294,7 @@ func TestOpenCalibFile(t *testing.T) {
 		{g, 3, "fixed batch size of 4"},
 		{addGraph(), 0, `one .npy file for a model with 2 inputs ("a", "b")`},
 		{reluGraph(ir.D(4)), -1, "batch size -1"},
+		{reluGraph(ir.D(16)), 0, `10 samples, fewer than input "x"'s fixed batch size of 16`},
 	} {
 		if _, err := OpenCalib(file, c.g, c.batch); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("OpenCalib(batch %d): %v, want an error containing %q", c.batch, err, c.want)
