@@ -73,7 +73,8 @@ func (s *Stats) String() string {
 
 // Add folds the values of t, a tensor of any float dtype, into s. It
 // allocates nothing: dtypes other than float32 are widened through a
-// fixed-size buffer on the stack.
+// fixed-size buffer on the stack (a float64 beyond float32's range counts as
+// non-finite).
 func (s *Stats) Add(t *ir.Tensor) {
 	if d, ok := t.Data.([]float32); ok {
 		s.add(d)
