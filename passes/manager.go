@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/effc/effc/ir"
+	"github.com/effc/effc/prune"
 )
 
 // Context carries what passes share during one run.
@@ -16,6 +17,11 @@ type Context struct {
 	// Stats collects per-pass counters (nodes, constant bytes, MACs before
 	// and after); filled by the manager.
 	Stats []PassStats
+	// Prune configures the prune-otov2 pass; the zero value removes only
+	// exactly-zero groups, losslessly.
+	Prune prune.Options
+	// Pruned is prune-otov2's report (nil when it did not run).
+	Pruned *prune.Result
 }
 
 // PassStats is what one pass did to the graph.
@@ -26,6 +32,8 @@ type PassStats struct {
 	NodesAfter    int
 	ConstBytesBef int64
 	ConstBytesAft int64
+	MACsBefore    int64 // per sample; symbolic dims count as 1
+	MACsAfter     int64
 }
 
 // Pipeline is an ordered list of passes.
@@ -153,13 +161,13 @@ func RunContext(ctx *Context, g *ir.Graph, p *Pipeline, opts Options) (*Context,
 		}
 	}
 	for i, ps := range p.passes {
-		st := PassStats{Pass: ps.Name, NodesBefore: len(g.Nodes), ConstBytesBef: constBytes(g)}
+		st := PassStats{Pass: ps.Name, NodesBefore: len(g.Nodes), ConstBytesBef: constBytes(g), MACsBefore: macs(g)}
 		start := time.Now()
 		if err := runOne(ctx, ps, g); err != nil {
 			return ctx, err
 		}
 		st.Duration = time.Since(start)
-		st.NodesAfter, st.ConstBytesAft = len(g.Nodes), constBytes(g)
+		st.NodesAfter, st.ConstBytesAft, st.MACsAfter = len(g.Nodes), constBytes(g), macs(g)
 		ctx.Stats = append(ctx.Stats, st)
 		if opts.VerifyEach {
 			if err := ir.Verify(g); err != nil {
@@ -195,11 +203,11 @@ func runOne(ctx *Context, ps *Pass, g *ir.Graph) (err error) {
 
 func printTiming(w io.Writer, stats []PassStats) {
 	var total time.Duration
-	fmt.Fprintf(w, "%-16s %10s %13s %21s\n", "pass", "time", "nodes", "const bytes")
+	fmt.Fprintf(w, "%-16s %10s %13s %21s %25s\n", "pass", "time", "nodes", "const bytes", "MACs")
 	for _, s := range stats {
 		total += s.Duration
-		fmt.Fprintf(w, "%-16s %10s %6d -> %-4d %10d -> %-10d\n", s.Pass, s.Duration.Round(time.Microsecond),
-			s.NodesBefore, s.NodesAfter, s.ConstBytesBef, s.ConstBytesAft)
+		fmt.Fprintf(w, "%-16s %10s %6d -> %-4d %10d -> %-10d %11d -> %-11d\n", s.Pass, s.Duration.Round(time.Microsecond),
+			s.NodesBefore, s.NodesAfter, s.ConstBytesBef, s.ConstBytesAft, s.MACsBefore, s.MACsAfter)
 	}
 	fmt.Fprintf(w, "%-16s %10s\n", "total", total.Round(time.Microsecond))
 }
@@ -208,6 +216,15 @@ func constBytes(g *ir.Graph) int64 {
 	var n int64
 	for _, c := range g.Consts {
 		n += c.Const.ByteSize()
+	}
+	return n
+}
+
+// macs is g's MAC count per sample (ir.MACs summed).
+func macs(g *ir.Graph) int64 {
+	var n int64
+	for _, nd := range g.Nodes {
+		n += ir.MACs(nd, nil)
 	}
 	return n
 }

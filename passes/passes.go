@@ -33,6 +33,8 @@ var table = [...]Pass{
 		Doc: "merge nodes with the same op, inputs and attributes, and identical constants"},
 	{Name: "bn-fold", Run: foldBatchNorms,
 		Doc: "fold inference BatchNormalization into the preceding Conv or Gemm weights and bias"},
+	{Name: "prune-otov2", Run: pruneOTOv2,
+		Doc: "remove OTOv2 zero-invariant groups whose producer weights are zero, folding their constants into consumers (lossless); Context.Prune sets a target ratio"},
 	{Name: "fuse-epilogue", Run: fuseEpilogues,
 		Doc: "merge a float32 Conv with the residual Add and the Relu/LeakyRelu/Clip after it into effc.FusedConv"},
 }
@@ -49,12 +51,20 @@ var order = [...]constraint{
 	{"shape-infer", "const-fold"},
 	// Conv→BatchNormalization→Relu fuses only once the BN is folded away.
 	{"bn-fold", "fuse-epilogue"},
+	// prune-otov2 traces channels through standard ops and needs shapes;
+	// it does not know effc.FusedConv.
+	{"shape-infer", "prune-otov2"},
+	{"prune-otov2", "fuse-epilogue"},
 }
 
 // pipelines are the named pipelines, as data.
 var pipelines = map[string][]string{
 	// default is what 'effc ir' and the compiler run unless told otherwise.
 	"default": {"shape-infer", "identity-elim", "const-fold", "dce", "cse", "bn-fold", "fuse-epilogue", "dce", "shape-infer"},
+	// prune cleans the graph up and removes zero groups while keeping its
+	// standard ONNX form (BatchNormalization nodes stay), for 'effc prune'
+	// and as the first stage of 'effc compile --prune'.
+	"prune": {"shape-infer", "identity-elim", "const-fold", "dce", "prune-otov2", "dce", "shape-infer"},
 	// O0 runs only what later stages require.
 	"O0": {"shape-infer"},
 }

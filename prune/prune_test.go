@@ -25,7 +25,10 @@ func newBuilder(inShape ...int64) (*builder, *ir.Value) {
 	return &builder{g: g, rng: rand.New(rand.NewSource(1))}, x
 }
 
-func (b *builder) name(p string) string { b.n++; return p + string(rune('a'+b.n%26)) + strings.Repeat("x", b.n/26) }
+func (b *builder) name(p string) string {
+	b.n++
+	return p + string(rune('a'+b.n%26)) + strings.Repeat("x", b.n/26)
+}
 
 // w is a random constant; scale keeps activations moderate.
 func (b *builder) w(shape ...int64) *ir.Value {

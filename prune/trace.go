@@ -146,7 +146,8 @@ func rank(v *ir.Value) int {
 	return len(v.Type.Shape)
 }
 
-// dims of v when static.
+// dims of v, -1 for dims that are not known (a symbolic batch); ok is
+// false when the rank is unknown.
 func dims(v *ir.Value) ([]int64, bool) {
 	if v == nil {
 		return nil, false
@@ -154,10 +155,27 @@ func dims(v *ir.Value) ([]int64, bool) {
 	if v.Const != nil {
 		return v.Const.Shape, true
 	}
-	if !v.Type.Ranked || !v.Type.Shape.Static() {
+	if !v.Type.Ranked {
 		return nil, false
 	}
-	return v.Type.Shape.Sizes(), true
+	out := make([]int64, len(v.Type.Shape))
+	for i, d := range v.Type.Shape {
+		out[i] = d.Size
+		if !d.Known() {
+			out[i] = -1
+		}
+	}
+	return out, true
+}
+
+// known reports whether every dim of d is known.
+func known(d []int64) bool {
+	for _, x := range d {
+		if x < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // constInts reads a constant integer input, ok false when absent or not constant.
@@ -498,13 +516,12 @@ func (t *tracer) binary(n *ir.Node) {
 	}
 	out := align(v, d)
 	od, ok := dims(other)
-	if !ok {
-		t.markBad(d, "%s: operand %q has an unknown shape", n, other.Name)
-		return
-	}
 	p := out.axis - (ry - len(od))
 	width := int64(len(out.atoms)) * out.block
 	switch {
+	case !ok || p >= 0 && od[p] < 0:
+		t.markBad(d, "%s: operand %q has an unknown shape", n, other.Name)
+		return
 	case p < 0 || od[p] == 1:
 		// The operand is the same for every channel.
 	case od[p] == width && other.IsConst():
@@ -549,7 +566,7 @@ func (t *tracer) concat(n *ir.Node) {
 		d := t.descs[in]
 		if d == nil {
 			ds, ok := dims(in)
-			if !ok {
+			if !ok || ds[axis] < 0 {
 				t.rejectInputs(n, "operand %q has an unknown shape", in.Name)
 				return
 			}
@@ -664,35 +681,34 @@ func clampIndex(i, c int64) int64 {
 }
 
 // reshape follows Flatten and Reshape when the channel dimension survives
-// whole as the leading part of one output dimension.
+// whole as the leading part of one output dimension: the dims from the
+// channel on are known, and for some output dim j, out[j] = C·m with the
+// dims after j holding the rest of the channel's elements. The dims before
+// then hold the same number of elements, since a reshape keeps the total.
 func (t *tracer) reshape(n *ir.Node, in *desc) {
 	if in == nil {
 		return
 	}
 	xd, ok1 := dims(n.Input(0))
 	yd, ok2 := dims(n.Outputs[0])
-	if !ok1 || !ok2 {
-		t.markBad(in, "%s: shapes are not static", n)
-		return
-	}
-	pre := product(xd[:in.axis])
-	width := xd[in.axis]
-	acc := int64(1)
-	for j, d := range yd {
-		if acc == pre && width > 0 && d%width == 0 && d >= width {
-			m := d / width
-			if product(yd[j+1:])*m == product(xd[in.axis+1:]) {
-				out := &desc{axis: j, atoms: in.atoms, block: in.block * m}
-				if n.Op == "Reshape" {
-					t.fixups = append(t.fixups, fixup{node: n, in: in, outs: []*desc{out}})
-				}
-				t.pass(n, out)
-				return
+	if ok1 && ok2 && known(xd[in.axis:]) {
+		width := xd[in.axis]
+		rest := product(xd[in.axis+1:])
+		for j := len(yd) - 1; j >= 0 && known(yd[j:]); j-- {
+			d := yd[j]
+			if width == 0 || d%width != 0 || d < width {
+				continue
 			}
-		}
-		acc *= d
-		if acc > pre {
-			break
+			m := d / width
+			if product(yd[j+1:])*m != rest {
+				continue
+			}
+			out := &desc{axis: j, atoms: in.atoms, block: in.block * m}
+			if n.Op == "Reshape" {
+				t.fixups = append(t.fixups, fixup{node: n, in: in, outs: []*desc{out}})
+			}
+			t.pass(n, out)
+			return
 		}
 	}
 	t.markBad(in, "%s reshapes %v to %v, which mixes the channel dimension with others", n, xd, yd)

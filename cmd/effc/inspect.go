@@ -17,19 +17,25 @@ import (
 var inspectCmd = &command{
 	name:    "inspect",
 	summary: "summarize a model: inputs, outputs, per-node shapes, params, MACs, sparsity",
-	usage:   "inspect MODEL.onnx [--json]",
+	usage:   "inspect MODEL.onnx [--json] [--groups]",
 	about: `Inspect loads MODEL.onnx, infers shapes, verifies the graph and prints a
 header (IR version, opsets, producer, inputs and outputs), one row per node
 (name, op, output type, weight elements, MACs, fraction of exact zeros in the
 weights) and totals. Symbolic dimensions such as a batch "N" count as 1 in
 MACs, so MACs are per sample for a symbolic batch. Totals count a weight
-shared by several nodes once. With --json it prints the same report as JSON.`,
+shared by several nodes once. With --json it prints the same report as JSON.
+With --groups it prints the OTOv2 zero-invariant groups instead (members,
+size, norms, prunable or why not) and what removing the exactly-zero ones
+would give per layer; with --json too, the groups as JSON for a training
+script.`,
 	examples: []string{
 		"effc inspect testdata/digits/digits.onnx",
 		"effc inspect testdata/digits/digits.onnx --json",
+		"effc inspect testdata/digits_oto/digits_oto.onnx --groups",
 	},
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		asJSON := fs.Bool("json", false, "print the report as JSON")
+		groups := fs.Bool("groups", false, "print the OTOv2 zero-invariant groups and what pruning the zero ones gives")
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
 			if err != nil {
@@ -38,6 +44,9 @@ shared by several nodes once. With --json it prints the same report as JSON.`,
 			g, err := effc.Load(path)
 			if err != nil {
 				return err
+			}
+			if *groups {
+				return inspectGroups(e.stdout, g, *asJSON)
 			}
 			r := effc.Inspect(g)
 			if *asJSON {
@@ -171,4 +180,26 @@ func bytesString(n int64) string {
 		return fmt.Sprintf("%.1f KiB weights", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B weights", n)
+}
+
+// inspectGroups prints the group partition of g, then the report of a
+// lossless prune (of g itself, which is not written anywhere).
+func inspectGroups(w io.Writer, g *ir.Graph, asJSON bool) error {
+	a, err := effc.Groups(g)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	}
+	printGroups(w, a)
+	rep, err := effc.Prune(g, effc.PruneOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nremoving the exactly-zero groups (effc prune) would give:\n")
+	printPruneReport(w, rep)
+	return nil
 }

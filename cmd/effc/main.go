@@ -3,6 +3,7 @@
 //
 //	effc inspect MODEL.onnx [--json]            summarize a model
 //	effc ir MODEL.onnx [--passes LIST] ...      print the IR after a pass pipeline
+//	effc prune MODEL.onnx -o OUT.onnx ...       remove zero-invariant groups, write a smaller ONNX model
 //	effc compile MODEL.onnx --target T ...      compile a model for x86_64, arm64 or wasm32
 //	effc run MODEL.onnx --input FILE ...        run a model on the interpreter (or --target T compiled)
 //	effc bench MODEL.onnx --target T ...        time a compiled model; --peak measures the FMA peak
@@ -51,7 +52,7 @@ func usagef(format string, args ...any) error {
 }
 
 // commands lists the subcommands in the order 'effc help' shows them.
-var commands = []*command{inspectCmd, irCmd, compileCmd, runCmd, benchCmd, opsCmd, targetsCmd, versionCmd}
+var commands = []*command{inspectCmd, irCmd, pruneCmd, compileCmd, runCmd, benchCmd, opsCmd, targetsCmd, versionCmd}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
