@@ -234,3 +234,82 @@ func TestQuantConvGemm(t *testing.T) {
 	}
 	qCheck(t, q)
 }
+
+// qMatMul is one quantized MatMul case: B constant [K, N].
+type qMatMul struct {
+	adt, bdt, ydt ir.DType // ydt Int32: MatMulInteger
+	as            []int64
+	n             int64
+	perColumn     bool // b_scale and b_zero_point per column, shaped [1, N] when row is set
+	row           bool
+	azp, bzp      int64
+	azpInput      bool // a_zero_point is a graph input (dynamic quantization)
+}
+
+// addMatMul adds c to the graph: A is an input, B and the scales constant.
+func (q *qGraph) addMatMul(c qMatMul) {
+	alo, ahi := qRange(c.adt)
+	a := q.input(c.adt, c.as, q.ints(ir.NumElements(c.as), alo, ahi))
+	kk := c.as[len(c.as)-1]
+	blo, bhi := qRange(c.bdt)
+	b := q.konst(c.bdt, []int64{kk, c.n}, q.ints(kk*c.n, blo, bhi))
+	var zshape []int64
+	nz := int64(1)
+	if c.perColumn {
+		nz, zshape = c.n, []int64{c.n}
+		if c.row {
+			zshape = []int64{1, c.n}
+		}
+	}
+	zs := make([]float64, nz)
+	for i := range zs {
+		zs[i] = float64(c.bzp)
+		if i > 0 && c.bzp != 0 {
+			zs[i] = float64(min(max(c.bzp+int64(i%3)-1, blo), bhi))
+		}
+	}
+	var az string
+	if c.azpInput {
+		az = q.input(c.adt, nil, []float64{float64(c.azp)})
+	} else {
+		az = q.konst(c.adt, nil, []float64{float64(c.azp)})
+	}
+	bz := q.konst(c.bdt, zshape, zs)
+	if c.ydt == ir.Int32 {
+		q.node("MatMulInteger", []string{a, b, az, bz}, "")
+		return
+	}
+	const asc = 0.03
+	bsc := make([]float64, nz)
+	for i := range bsc {
+		bsc[i] = 0.002 + 0.01*q.rng.Float64()
+	}
+	ysc := asc * bsc[0] * math.Sqrt(float64(kk)) * 74 * 74 / 40
+	ylo, yhi := qRange(c.ydt)
+	q.node("QLinearMatMul", []string{a, q.konst(ir.Float32, nil, []float64{asc}), az, b, q.konst(ir.Float32, zshape, bsc), bz,
+		q.konst(ir.Float32, nil, []float64{ysc}), q.konst(c.ydt, nil, []float64{float64((ylo + yhi) / 2)})}, "")
+}
+
+// TestQuantMatMulGemm checks QLinearMatMul and MatMulInteger with a
+// constant B (the int8 GEMM) bit-exactly against the interpreter on every
+// int8 path: K not a multiple of the word size, rows and columns that leave
+// tile remainders, batched and 1-D A, per-tensor and per-column ([N] and
+// [1, N]) parameters, u8 and i8 operands, a runtime a_zero_point, and
+// zero points that leave B outside int8 (the scalar kernel on byte paths).
+func TestQuantMatMulGemm(t *testing.T) {
+	q := newQGraph(2)
+	u8, i8, i32 := ir.Uint8, ir.Int8, ir.Int32
+	for _, c := range []qMatMul{
+		{adt: u8, bdt: i8, ydt: u8, as: []int64{3, 5, 37}, n: 29, perColumn: true, azp: 120},
+		{adt: i8, bdt: u8, ydt: i8, as: []int64{7, 64}, n: 50, azp: -3, bzp: 128},
+		{adt: u8, bdt: i8, ydt: u8, as: []int64{3}, n: 100, azp: 255},
+		{adt: u8, bdt: i8, ydt: i8, as: []int64{40, 130}, n: 33, perColumn: true, row: true, azp: 1, bzp: 1},
+		{adt: u8, bdt: i8, ydt: u8, as: []int64{2, 9, 256}, n: 64, perColumn: true, azp: 128},
+		{adt: u8, bdt: i8, ydt: i32, as: []int64{6, 70}, n: 19, azp: 12},
+		{adt: u8, bdt: u8, ydt: i32, as: []int64{5, 20}, n: 17, azp: 200, bzp: 100, azpInput: true},
+		{adt: i8, bdt: i8, ydt: i32, as: []int64{1, 11}, n: 3, perColumn: true, azp: 0},
+	} {
+		q.addMatMul(c)
+	}
+	qCheck(t, q)
+}

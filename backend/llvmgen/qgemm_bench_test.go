@@ -1,0 +1,52 @@
+package llvmgen_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/effc/effc/backend/engine"
+	"github.com/effc/effc/backend/target"
+	"github.com/effc/effc/ir"
+)
+
+// BenchmarkQConv3x3 times the int8 form of BenchmarkConv3x3's ResNet-18
+// layer-1 convolution (64->64 channels, 3x3, pad 1, 56x56, batch 1):
+// QLinearConv with u8 activations, per-channel i8 weights and an int32
+// bias, on x86_64 with --cpu native (VNNI where the CPU has it) and with
+// the default CPU (x86-64-v3: AVX2 vpmaddwd). GOP/s counts a multiply-add
+// as two operations, like BenchmarkConv3x3's GFLOP/s.
+func BenchmarkQConv3x3(b *testing.B) {
+	q := newQGraph(3)
+	q.addConv(qConv{xdt: ir.Uint8, wdt: ir.Int8, ydt: ir.Uint8, xs: []int64{1, 64, 56, 56}, ws: []int64{64, 64, 3, 3},
+		attrs: "pads=[1, 1, 1, 1]", perChannel: true, bias: true, xzp: 128})
+	for _, cpu := range []string{"native", ""} {
+		name := cpu
+		if name == "" {
+			name = "default"
+		}
+		b.Run(name, func(b *testing.B) { benchQ(b, cpu, q, 2*64*64*9*56*56) })
+	}
+}
+
+// benchQ compiles q for x86_64 with the CPU (the target's default when
+// empty), times runs of the artifact and reports the median as GOP/s for
+// ops per run.
+func benchQ(b *testing.B, cpu string, q *qGraph, ops float64) {
+	spec, err := target.Load("x86_64")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if cpu != "" {
+		if spec, err = spec.WithCPU(cpu); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e := &engine.Engine{Spec: spec}
+	_, r, err := e.Bench(context.Background(), gmParse(b, q.src()), q.in, max(20, b.N))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(r.Median.Microseconds()), "us/median")
+	b.ReportMetric(ops/r.Median.Seconds()/1e9, "GOP/s")
+	b.ReportMetric(ops/r.Min.Seconds()/1e9, "GOP/s-best")
+}
