@@ -88,11 +88,14 @@ const (
 // ir.CanonicalOpset, other domains used by nodes at least 1; a graph with
 // FP8 tensors gets at least ir_version 9 and ai.onnx 19), the graph's
 // inputs, outputs, initializers (g.Consts, raw_data or string_data) and
-// value_info for every typed node output. It fails on what ONNX cannot hold
-// or on malformed IR (a tensor whose data does not match its dtype and
-// shape, a quantized value type, graph-valued attributes), and on nodes
-// outside the standard ONNX domains (effc's own ops, such as effc.FusedConv
-// from the fuse-epilogue pass, or another vendor's), naming the node.
+// value_info for every node output with a dtype. Nodes keep their names,
+// except that a repeated name gets a suffix (name.1, as the decoder does).
+// It fails on what ONNX cannot hold or on malformed IR (an unnamed,
+// duplicate or undefined value, a graph input without dtype, a tensor whose
+// data does not match its dtype and shape, a quantized value type,
+// graph-valued attributes), and on nodes outside the standard ONNX domains
+// (effc's own ops, such as effc.FusedConv from the fuse-epilogue pass, or
+// another vendor's), naming the node.
 func Encode(g *ir.Graph) ([]byte, error) {
 	if g == nil {
 		return nil, fmt.Errorf("encode: nil graph")
@@ -209,9 +212,12 @@ func opsetsOf(g *ir.Graph, minOpset int64) []opsetEntry {
 }
 
 func encodeGraph(g *ir.Graph) ([]byte, error) {
+	if err := checkValues(g); err != nil {
+		return nil, err
+	}
 	var b []byte
-	for _, n := range g.Nodes {
-		nb, err := encodeNode(n)
+	for i, name := range nodeNames(g) {
+		nb, err := encodeNode(g.Nodes[i], name)
 		if err != nil {
 			return nil, err
 		}
@@ -221,9 +227,6 @@ func encodeGraph(g *ir.Graph) ([]byte, error) {
 		b = appendString(b, gName, g.Name)
 	}
 	for _, c := range g.Consts {
-		if c == nil || c.Const == nil {
-			return nil, fmt.Errorf("constant list holds a value without a tensor (%v); passes must keep g.Consts constant", valueName(c))
-		}
 		tb, err := encodeTensor(c.Name, c.Const)
 		if err != nil {
 			return nil, fmt.Errorf("initializer %q: %w", c.Name, err)
@@ -234,6 +237,9 @@ func encodeGraph(g *ir.Graph) ([]byte, error) {
 		b = appendString(b, gDocString, g.Doc)
 	}
 	for _, v := range g.Inputs {
+		if v.Type.DType == ir.Undefined {
+			return nil, fmt.Errorf("input %q has no element type; ONNX requires one for every graph input (set it, or run shape-infer)", v.Name)
+		}
 		vb, err := encodeValueInfo(v)
 		if err != nil {
 			return nil, fmt.Errorf("input: %w", err)
@@ -249,7 +255,8 @@ func encodeGraph(g *ir.Graph) ([]byte, error) {
 	}
 	for _, n := range g.Nodes {
 		for _, o := range n.Outputs {
-			if o == nil || g.IsOutput(o) || (o.Type.DType == ir.Undefined && !o.Type.Ranked) {
+			// A value without an element type has nothing ONNX can record.
+			if o == nil || g.IsOutput(o) || o.Type.DType == ir.Undefined {
 				continue
 			}
 			vb, err := encodeValueInfo(o)
@@ -260,6 +267,88 @@ func encodeGraph(g *ir.Graph) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// checkValues enforces what ONNX requires of values, which ONNX Runtime
+// refuses to load without: every value is named, no two values share a
+// name, and every node input and graph output is a graph input, constant or
+// node output of g.
+func checkValues(g *ir.Graph) error {
+	defined := map[string]*ir.Value{}
+	define := func(v *ir.Value, what string) error {
+		if v.Name == "" {
+			return fmt.Errorf("%s has an empty name; name every value before encoding", what)
+		}
+		if prev, ok := defined[v.Name]; ok && prev != v {
+			return fmt.Errorf("%s is named %q like another value; ONNX needs unique value names", what, v.Name)
+		}
+		defined[v.Name] = v
+		return nil
+	}
+	for i, v := range g.Inputs {
+		if v == nil {
+			return fmt.Errorf("graph input %d is nil", i)
+		}
+		if err := define(v, fmt.Sprintf("graph input %d", i)); err != nil {
+			return err
+		}
+	}
+	for _, c := range g.Consts {
+		if c == nil || c.Const == nil {
+			return fmt.Errorf("constant list holds a value without a tensor (%v); passes must keep g.Consts constant", valueName(c))
+		}
+		if err := define(c, "a constant"); err != nil {
+			return err
+		}
+	}
+	for _, n := range g.Nodes {
+		for j, o := range n.Outputs {
+			if o == nil {
+				continue
+			}
+			if err := define(o, fmt.Sprintf("%s: output %d", n, j)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range g.Nodes {
+		for j, in := range n.Inputs {
+			if in != nil && defined[in.Name] != in {
+				return fmt.Errorf("%s: input %d %q is not a graph input, constant or node output of the graph", n, j, in.Name)
+			}
+		}
+	}
+	for i, o := range g.Outputs {
+		if o == nil || defined[o.Name] != o {
+			return fmt.Errorf("graph output %d %v is not a graph input, constant or node output of the graph", i, valueName(o))
+		}
+	}
+	return nil
+}
+
+// nodeNames returns the names to write for g's nodes: their own, with each
+// later repeat renamed name.1, name.2, ... as the decoder does, because
+// ONNX Runtime refuses a model with two nodes of one name ("two nodes with
+// same node name"). Empty names stay empty; ONNX allows those.
+func nodeNames(g *ir.Graph) []string {
+	used := map[string]bool{}
+	for _, n := range g.Nodes {
+		if n.Name != "" {
+			used[n.Name] = true
+		}
+	}
+	seen := map[string]bool{}
+	out := make([]string, len(g.Nodes))
+	for i, n := range g.Nodes {
+		name := n.Name
+		if name != "" && seen[name] {
+			name = uniqueName(used, name)
+			used[name] = true
+		}
+		seen[name] = true
+		out[i] = name
+	}
+	return out
 }
 
 func valueName(v *ir.Value) string {
@@ -286,31 +375,26 @@ func checkDomain(n *ir.Node) error {
 	return fmt.Errorf("%s: domain %q is not a standard ONNX domain (ai.onnx, ai.onnx.ml, ai.onnx.preview.training); effc writes standard ONNX ops only", n, n.Domain)
 }
 
-func encodeNode(n *ir.Node) ([]byte, error) {
+// encodeNode writes n under the given name (see nodeNames).
+func encodeNode(n *ir.Node, name string) ([]byte, error) {
 	if err := checkDomain(n); err != nil {
 		return nil, err
 	}
 	var b []byte
-	for i, v := range n.Inputs {
-		if v != nil && v.Name == "" {
-			return nil, fmt.Errorf("%s: input %d has an empty name; name every value before encoding", n, i)
-		}
+	for _, v := range n.Inputs {
 		b = appendString(b, nInput, encName(v))
 	}
-	for i, v := range n.Outputs {
-		if v != nil && v.Name == "" {
-			return nil, fmt.Errorf("%s: output %d has an empty name; name every value before encoding", n, i)
-		}
+	for _, v := range n.Outputs {
 		b = appendString(b, nOutput, encName(v))
 	}
-	if n.Name != "" {
-		b = appendString(b, nName, n.Name)
+	if name != "" {
+		b = appendString(b, nName, name)
 	}
 	b = appendString(b, nOpType, n.Op)
-	for _, name := range n.SortedAttrNames() {
-		ab, err := encodeAttr(name, n.Attrs[name])
+	for _, attr := range n.SortedAttrNames() {
+		ab, err := encodeAttr(attr, n.Attrs[attr])
 		if err != nil {
-			return nil, fmt.Errorf("%s: attribute %q: %w", n, name, err)
+			return nil, fmt.Errorf("%s: attribute %q: %w", n, attr, err)
 		}
 		b = appendBytes(b, nAttribute, ab)
 	}
@@ -471,18 +555,17 @@ func encodeTensor(name string, t *ir.Tensor) ([]byte, error) {
 	return b, nil
 }
 
+// encodeValueInfo writes v's name and type; checkValues has made sure v is
+// a named value.
 func encodeValueInfo(v *ir.Value) ([]byte, error) {
-	if v == nil {
-		return nil, fmt.Errorf("nil value")
-	}
-	if v.Name == "" {
-		return nil, fmt.Errorf("value with an empty name; name every value before encoding")
-	}
 	var b []byte
 	b = appendString(b, viName, v.Name)
 	t := v.Type
-	if t.DType == ir.Undefined && !t.Ranked {
-		return b, nil // type unknown: ONNX allows a ValueInfoProto without type
+	if t.DType == ir.Undefined {
+		// ONNX allows a ValueInfoProto without a type, but not a tensor
+		// type without an element type (ONNX Runtime: "Invalid tensor
+		// data type 0"), so a shape without a dtype is dropped.
+		return b, nil
 	}
 	if t.Quant != nil {
 		return nil, fmt.Errorf("value %q has a quantized type; ONNX has no quantized tensor types, lower it to QuantizeLinear/DequantizeLinear first", v.Name)

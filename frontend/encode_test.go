@@ -114,7 +114,11 @@ func valueDiff(x, y *ir.Value) string {
 	if x.Name != y.Name {
 		return fmt.Sprintf("name %q != %q", x.Name, y.Name)
 	}
-	if s := cmp.Diff(x.Type, y.Type, cmpopts.EquateEmpty()); s != "" {
+	want := x.Type
+	if want.DType == ir.Undefined {
+		want = ir.Type{} // the encoder drops a shape without a dtype
+	}
+	if s := cmp.Diff(want, y.Type, cmpopts.EquateEmpty()); s != "" {
 		return fmt.Sprintf("%q type: %s", x.Name, s)
 	}
 	if s := cmp.Diff(x.Const, y.Const, tensorOpts); s != "" {
@@ -328,6 +332,26 @@ func TestEncodeRejectsMalformed(t *testing.T) {
 			g.Nodes[0].Domain = "com.microsoft"
 			return g
 		}, `node "n1" (Custom): domain "com.microsoft" is not a standard ONNX domain`},
+		{"duplicate value name", func() *ir.Graph {
+			g := handGraph()
+			g.Nodes[1].Outputs[0].Name = "y1"
+			return g
+		}, `node "n2" (Add): output 0 is named "y1" like another value; ONNX needs unique value names`},
+		{"undefined input", func() *ir.Graph {
+			g := handGraph()
+			g.Nodes[1].Inputs[1] = &ir.Value{Name: "ghost", Type: ir.TensorType(ir.Float32, nil)}
+			return g
+		}, `node "n2" (Add): input 1 "ghost" is not a graph input, constant or node output of the graph`},
+		{"undefined output", func() *ir.Graph {
+			g := handGraph()
+			g.Outputs[0] = &ir.Value{Name: "z"}
+			return g
+		}, `graph output 0 "z" is not a graph input, constant or node output of the graph`},
+		{"input without dtype", func() *ir.Graph {
+			g := handGraph()
+			g.Inputs[1].Type = ir.Type{}
+			return g
+		}, `input "u" has no element type; ONNX requires one for every graph input`},
 		{"unnamed value", func() *ir.Graph {
 			g := handGraph()
 			g.Nodes[1].Outputs[0].Name = ""
@@ -339,6 +363,30 @@ func TestEncodeRejectsMalformed(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want it to contain %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestEncodeRepairsForONNXRuntime: what ONNX Runtime refuses but effc's IR
+// allows is written in a form it accepts: repeated node names get the
+// decoder's suffixes, and a shape without a dtype is dropped (ONNX has no
+// tensor type without an element type).
+func TestEncodeRepairsForONNXRuntime(t *testing.T) {
+	g := handGraph()
+	g.Nodes[0].Name, g.Nodes[1].Name = "n", "n"
+	g.Nodes[0].Outputs[0].Type.DType = ir.Undefined // y1: ranked, no dtype
+	data, err := Encode(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := back.Nodes[0].Name, back.Nodes[1].Name; a != "n" || b != "n.1" {
+		t.Errorf("node names %q, %q; want n, n.1", a, b)
+	}
+	if typ := back.Nodes[0].Outputs[0].Type; typ.DType != ir.Undefined || typ.Ranked {
+		t.Errorf("y1 decoded as %s, want untyped", typ)
 	}
 }
 
@@ -385,8 +433,8 @@ func TestEncodeRoundTripConformance(t *testing.T) {
 
 // FuzzEncodeRoundTrip: whatever the decoder accepts, the encoder writes and
 // the decoder reads back to an equal graph, unless it holds a node outside
-// the standard ONNX domains, which the encoder refuses. Seeds are a few
-// backend models and the hand-built graph.
+// the standard ONNX domains or a graph input without dtype, which the
+// encoder refuses. Seeds are a few backend models and the hand-built graph.
 func FuzzEncodeRoundTrip(f *testing.F) {
 	if b, err := Encode(handGraph()); err == nil {
 		f.Add(b)
@@ -406,6 +454,14 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 			if !standardDomains[n.Domain] {
 				if err == nil {
 					t.Fatalf("encode of a graph with %s in domain %q succeeded, want an error", n, n.Domain)
+				}
+				return
+			}
+		}
+		for _, v := range g.Inputs {
+			if v.Type.DType == ir.Undefined {
+				if err == nil {
+					t.Fatalf("encode of a graph with input %q without dtype succeeded, want an error", v.Name)
 				}
 				return
 			}
