@@ -234,6 +234,10 @@ func TestWeightsFile(t *testing.T) {
 					t.Fatal(err)
 				}
 				got = []*ir.Tensor{y}
+				checkClose(t, got[0], want[g.Outputs[0].Name])
+				if node, err := exec.LookPath("node"); err == nil {
+					got[0] = runNode(t, node, file, in["image"])
+				}
 			} else {
 				exe, runner := buildHarness(t, spec, file, "")
 				if got, err = harness.Run(ctx, runner, exe, []*ir.Tensor{in["image"]}, file.Manifest.Outputs); err != nil {
@@ -254,6 +258,41 @@ func TestWeightsFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runNode runs res's model.mjs in Node on x: load() fetches model.wasm and
+// weights.bin beside it.
+func runNode(t *testing.T, node string, res *backend.Result, x *ir.Tensor) *ir.Tensor {
+	t.Helper()
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in.bin"), filepath.Join(dir, "out.bin")
+	if err := os.WriteFile(in, x.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := `import { readFileSync, writeFileSync } from "node:fs";
+const [mjs, inPath, outPath] = process.argv.slice(2);
+const { load } = await import(mjs);
+const model = await load();
+const x = readFileSync(inPath);
+const [y] = model.run([new Uint8Array(x.buffer, x.byteOffset, x.byteLength)]);
+writeFileSync(outPath, new Uint8Array(y.buffer));
+`
+	sp := filepath.Join(dir, "run.mjs")
+	if err := os.WriteFile(sp, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command(node, sp, "file://"+res.Files[backend.EmitJS], in, out).CombinedOutput(); err != nil {
+		t.Fatalf("node model.mjs: %v\n%s", err, b)
+	}
+	raw, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := ir.TensorFromBytes(ir.Float32, res.Manifest.Outputs[0].Shape, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return y
 }
 
 // buildHarness builds the C harness around res (compiled for a native or

@@ -277,7 +277,11 @@ func (e *emitter) addRodata(raw []byte) int64 {
 // use, wherever the caller is writing).
 func (e *emitter) rodataPtr(f *ll.Func, off int64, typ *types.PointerType) value.Value {
 	if !e.cfg.ExternalWeights {
-		return constant.NewBitCast(constant.NewGetElementPtr(types.NewArray(0, types.I8), e.weights, i64(0), i64(off)), typ)
+		p := constant.NewGetElementPtr(types.NewArray(0, types.I8), e.weights, i64(0), i64(off))
+		if typ.Equal(i8p) {
+			return p
+		}
+		return constant.NewBitCast(p, typ)
 	}
 	entry := f.Blocks[0]
 	base, ok := e.bases[f]
