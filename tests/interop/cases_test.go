@@ -108,6 +108,41 @@ graph "attrs" opset{ai.onnx=18} {
 		"in put/0:x": ir.FromFloat32([]int64{1, 2, 3}, []float32{1, 2, 3, 4, 5, 6}),
 		"flag":       {DType: ir.Bool, Shape: []int64{}, Data: []bool{false}},
 	}, nil},
+	{"int8 QDQ convolution", `effir 1
+graph "qdq" opset{ai.onnx=18} {
+  input %x : f32[1,2,3,3]
+  const %xs : f32[] = 0.05
+  const %xz : u8[] = 128
+  const %wq : i8[3,2,1,1] = [10, -20, 30, -40, 50, -60]
+  const %ws : f32[3] = [0.01, 0.02, 0.03]
+  const %wz : i8[3] = [0, 0, 0]
+  const %bq : i32[3] = [100, -100, 0]
+  const %bs : f32[3] = [0.0005, 0.001, 0.0015]
+  const %ys : f32[] = 0.125
+  const %yz : u8[] = 100
+  %xq : u8[1,2,3,3] = QuantizeLinear(%x, %xs, %xz)  @xq
+  %xd : f32[1,2,3,3] = DequantizeLinear(%xq, %xs, %xz)  @xd
+  %wd : f32[3,2,1,1] = DequantizeLinear(%wq, %ws, %wz) {axis=0}  @wd
+  %bd : f32[3] = DequantizeLinear(%bq, %bs) {axis=0}  @bd
+  %c : f32[1,3,3,3] = Conv(%xd, %wd, %bd)  @conv
+  %yq : u8[1,3,3,3] = QuantizeLinear(%c, %ys, %yz)  @yq
+  %y : f32[1,3,3,3] = DequantizeLinear(%yq, %ys, %yz)  @y
+  output %y
+}
+`, map[string]*ir.Tensor{"x": ir.FromFloat32([]int64{1, 2, 3, 3}, []float32{
+		-3, -2.5, -1, -0.5, 0, 0.5, 1, 2.5, 3,
+		6, 5, 4, 3, 2, 1, 0, -1, -2,
+	})}, nil},
+	{"fp8 QDQ", `effir 1
+graph "fp8qdq" opset{ai.onnx=18} {
+  input %x : f32[4]
+  const %s : f32[] = 0.5
+  const %z : f8e4m3fn[] = 0
+  %q : f8e4m3fn[4] = QuantizeLinear(%x, %s, %z)  @q
+  %y : f32[4] = DequantizeLinear(%q, %s, %z)  @dq
+  output %y
+}
+`, map[string]*ir.Tensor{"x": ir.FromFloat32([]int64{4}, []float32{0.3, -7, 100, 1000})}, nil},
 	{"repeated node names and shapes without dtype", `effir 1
 graph "repairs" opset{ai.onnx=18} {
   input %x : f32[2]
