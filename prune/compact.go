@@ -33,9 +33,11 @@ type Result struct {
 	// Lossless is true when every removed channel was dead and folded
 	// exactly: the outputs are unchanged up to rounding.
 	Lossless bool `json:"lossless"`
-	// PredictedMACs is what the removed channels' parameters account for
-	// (Group.MACsPerChannel summed over them); the measured drop is
-	// Before.MACs - After.MACs.
+	// PredictedMACs is what the removed channels account for: for every
+	// node with a parameter they index, its MACs times the fraction of its
+	// work they remove (1 - kept rows · kept columns for a convolution).
+	// The measured drop, Before.MACs - After.MACs, also includes the
+	// parameter-free ops (activations, joins, pooling) on those channels.
 	PredictedMACs int64 `json:"predicted_macs"`
 	// Kept lists dead channels that stayed, with the reason.
 	Kept   []KeptChannel `json:"kept,omitempty"`
@@ -128,7 +130,6 @@ func Prune(g *ir.Graph, opts Options) (*Result, error) {
 			remove[c.root] = true
 			left--
 			res.Removed++
-			res.PredictedMACs += c.macs
 			if c.zero {
 				res.RemovedZero++
 			}
@@ -140,7 +141,7 @@ func Prune(g *ir.Graph, opts Options) (*Result, error) {
 			}
 		}
 	}
-	if err := a.rewrite(g, s, remove); err != nil {
+	if res.PredictedMACs, err = a.rewrite(g, s, remove); err != nil {
 		return nil, err
 	}
 	after, afterTotals := measureLayers(g)
@@ -159,8 +160,12 @@ func Prune(g *ir.Graph, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// rewrite removes the channels in remove from g.
-func (a *Analysis) rewrite(g *ir.Graph, s *constState, remove map[int]bool) error {
+// cut lists, per axis of one constant operand, the indices to delete.
+type cut map[int]map[int64]bool
+
+// rewrite removes the channels in remove from g and returns the MACs they
+// account for.
+func (a *Analysis) rewrite(g *ir.Graph, s *constState, remove map[int]bool) (int64, error) {
 	t := a.t
 	users := g.Consumers()
 	// 1. Fold removed constant channels into consumer biases, reading the
@@ -172,7 +177,7 @@ func (a *Analysis) rewrite(g *ir.Graph, s *constState, remove map[int]bool) erro
 		}
 		d, err := foldDelta(f, t.descs[f.node.Inputs[0]])
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if acc := deltas[f.node]; acc != nil {
 			for i := range acc {
@@ -183,7 +188,6 @@ func (a *Analysis) rewrite(g *ir.Graph, s *constState, remove map[int]bool) erro
 		}
 	}
 	// 2. Collect the slices to delete per constant operand and axis.
-	type cut map[int]map[int64]bool // axis -> indices
 	cuts := map[paramKey]cut{}
 	for r := range remove {
 		for _, rf := range a.roots[r].refs {
@@ -199,17 +203,7 @@ func (a *Analysis) rewrite(g *ir.Graph, s *constState, remove map[int]bool) erro
 			}
 		}
 	}
-	// Biases that receive folds are rewritten with the deltas first.
-	var inserted []*ir.Node
-	for n, d := range deltas {
-		add, err := applyDelta(g, n, d, users)
-		if err != nil {
-			return err
-		}
-		if add != nil {
-			inserted = append(inserted, add)
-		}
-	}
+	predicted := predictMACs(g, cuts)
 	keys := make([]paramKey, 0, len(cuts))
 	for k := range cuts {
 		keys = append(keys, k)
@@ -231,15 +225,32 @@ func (a *Analysis) rewrite(g *ir.Graph, s *constState, remove map[int]bool) erro
 		for _, ax := range axes {
 			var err error
 			if nt, err = deleteAlong(nt, ax, cuts[k][ax]); err != nil {
-				return fmt.Errorf("prune: %s: %w", k.node, err)
+				return 0, fmt.Errorf("prune: %s: %w", k.node, err)
 			}
 		}
 		setConst(g, k.node, k.input, nt, users)
 	}
+	// The folds go into the (already cut) biases, without the consumers'
+	// own removed outputs.
+	var inserted []*ir.Node
+	for _, n := range g.Nodes {
+		d := deltas[n]
+		if d == nil {
+			continue
+		}
+		d = keepOutputs(n, d, cuts)
+		add, err := applyDelta(g, n, d, users)
+		if err != nil {
+			return 0, err
+		}
+		if add != nil {
+			inserted = append(inserted, add)
+		}
+	}
 	// 3. Attributes and shape operands that spell channel counts.
 	for _, f := range t.fixups {
 		if err := a.applyFixup(g, f, remove, users); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	for _, add := range inserted {
@@ -259,12 +270,55 @@ func (a *Analysis) rewrite(g *ir.Graph, s *constState, remove map[int]bool) erro
 		}
 	}
 	if err := ir.InferShapes(g); err != nil {
-		return fmt.Errorf("prune: the compacted graph does not infer (please report this with the model): %w", err)
+		return 0, fmt.Errorf("prune: the compacted graph does not infer (please report this with the model): %w", err)
 	}
 	if err := ir.Verify(g); err != nil {
-		return fmt.Errorf("prune: the compacted graph does not verify (please report this with the model): %w", err)
+		return 0, fmt.Errorf("prune: the compacted graph does not verify (please report this with the model): %w", err)
 	}
-	return nil
+	return predicted, nil
+}
+
+// predictMACs is the work the cuts remove: per node, its MACs times one
+// minus the fraction of its most-cut parameter that stays.
+func predictMACs(g *ir.Graph, cuts map[paramKey]cut) int64 {
+	var total float64
+	for _, n := range g.Nodes {
+		kept := 1.0
+		for i, v := range n.Inputs {
+			c := cuts[paramKey{n, i}]
+			if c == nil {
+				continue
+			}
+			k := 1.0
+			for ax, idx := range c {
+				k *= 1 - float64(len(idx))/float64(v.Const.Shape[ax])
+			}
+			kept = math.Min(kept, k)
+		}
+		total += float64(ir.MACs(n, nil)) * (1 - kept)
+	}
+	return int64(math.Round(total))
+}
+
+// keepOutputs drops from a consumer's per-output delta the outputs the
+// consumer itself loses.
+func keepOutputs(n *ir.Node, d []float64, cuts map[paramKey]cut) []float64 {
+	axis := 0
+	switch {
+	case n.Op == "MatMul", n.Op == "Gemm" && n.AttrInt("transB", 0) == 0:
+		axis = 1
+	}
+	gone := cuts[paramKey{n, 1}][axis]
+	if len(gone) == 0 {
+		return d
+	}
+	out := make([]float64, 0, len(d)-len(gone))
+	for i, x := range d {
+		if !gone[int64(i)] {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // kept counts the channel positions of d that stay.

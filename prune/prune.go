@@ -281,3 +281,25 @@ func (a *Analysis) PrunableChannels() int {
 	}
 	return n
 }
+
+// ZeroChannel sets every parameter that makes channel ch of gr nonzero
+// (producer weight rows, biases, accessory scales and shifts) to exactly
+// zero in place, turning it into an OTOv2 zero group that Prune removes
+// losslessly. It is how a training script's group selection, or a test,
+// marks channels; Analyze again afterwards to see the new zero lists.
+func (a *Analysis) ZeroChannel(gr *Group, ch int) error {
+	if ch < 0 || ch >= len(gr.chans) {
+		return fmt.Errorf("prune: group %d has %d channels, not %d", gr.ID, gr.Channels, ch)
+	}
+	for _, r := range gr.chans[ch].refs {
+		if r.role == roleStat || r.role == roleIn {
+			continue
+		}
+		t := r.node.Inputs[r.input].Const
+		if t.DType != ir.Float32 && t.DType != ir.Float64 {
+			return fmt.Errorf("prune: %s: parameter %q is %s; only f32 and f64 parameters can be zeroed", r.node, r.node.Inputs[r.input].Name, t.DType)
+		}
+		forSlice(t, r, func(i int) { setFloat(t, i, 0) })
+	}
+	return nil
+}
