@@ -59,6 +59,10 @@ func convIntegerKernel(k *kernel) error {
 		k.qconvGemm(pl, x, xzp, nil, nil, y, nil)
 		return nil
 	}
+	if qDepthwiseShape(g, x, w, wzp) {
+		k.qdepthwise(g, x, xzp, w, wzp, nil, nil, y, nil)
+		return nil
+	}
 	k.convDirect(g, x.shape, w.shape, y.shape, k.quantConvTerms(x, w, xzp, wzp,
 		func(value.Value) value.Value { return i32(0) },
 		func(_, yi, acc value.Value) { k.b.NewStore(acc, k.elemPtr(y, yi)) }))
@@ -86,6 +90,10 @@ func qlinearConvKernel(k *kernel) error {
 	if xs.len() == 1 && ys.len() == 1 && (ws.len() == 1 || ws.len() == g.m) && (bias == nil || bias.len() == g.m) {
 		if pl := newQConvPlan(k.e.cfg, g, x, w, wzp); pl != nil {
 			k.qconvGemm(pl, x, xzp, bias, yzp, y, mult)
+			return nil
+		}
+		if qDepthwiseShape(g, x, w, wzp) {
+			k.qdepthwise(g, x, xzp, w, wzp, bias, yzp, y, mult)
 			return nil
 		}
 	}
@@ -157,6 +165,14 @@ func newQConvPlan(cfg Config, g *convGeom, x, w, wzp *buf) *qconvPlan {
 	}
 	flip, shift := qActDomain(path, x.dt)
 	return &qconvPlan{path: path, g: g, cgp: cgp, kw: kk / path.g, w: qPackRows(path, vals, g.m, kk), flip: flip, shift: shift}
+}
+
+// qDepthwiseShape reports a 1-D or 2-D depthwise convolution of 8-bit
+// integers (one input channel per group, several groups) with per-tensor
+// or per-channel weight zero points, for qdepthwise.
+func qDepthwiseShape(g *convGeom, x, w, wzp *buf) bool {
+	return len(g.in) <= 2 && g.cg() == 1 && g.group > 1 && isQ8(x.dt) && isQ8(w.dt) &&
+		(wzp == nil || wzp.len() == 1 || wzp.len() == g.m)
 }
 
 // isQ8 reports an 8-bit integer dtype.
@@ -373,5 +389,79 @@ func (k *kernel) fillI32(p value.Value, lo, hi int64, v value.Value) {
 	}
 	k.loop(hi-lo, func(i value.Value) {
 		k.b.NewStore(v, k.gepI32(p, k.b.NewAdd(i, i64(lo))))
+	})
+}
+
+// qdepthwise is a quantized convolution with one input channel per group
+// (depthwise; output channel m reads input channel m/mg), with runtime or
+// constant weights: per output row, an int32 row in scratch starts at the
+// bias and each kernel tap adds (x - x_zp) * (w - w_zp[m]) over the output
+// columns whose input is inside the image (the padding adds nothing), a
+// loop opt vectorizes over the output width; a second vectorized loop
+// stores the row as int32 or requantized (mult gives channel m's
+// multiplier; nil for ConvInteger).
+func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult func(m value.Value) value.Value) {
+	g = g.as2D()
+	mg := g.mg()
+	KH, KW := g.kern[0], g.kern[1]
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	acc := k.b.NewBitCast(k.scratch, types.NewPointer(types.I32))
+	xz := k.zpAt(xzp, i64(0))
+	var zy value.Value
+	if yzp != nil {
+		zy = k.zpAt(yzp, i64(0))
+	}
+	k.loop(g.n*g.m, func(nm value.Value) {
+		n := k.b.NewUDiv(nm, i64(g.m))
+		m := k.b.NewURem(nm, i64(g.m))
+		xc := k.gepElem(x.ptr, x.dt, k.b.NewMul(k.b.NewAdd(k.b.NewMul(n, i64(g.c)), k.b.NewUDiv(m, i64(mg))), i64(H*W)))
+		wz := k.zpAt(wzp, perChannel(wzp, m))
+		wts := make([]value.Value, KH*KW)
+		for i := range wts {
+			wi := k.b.NewAdd(k.b.NewMul(m, i64(KH*KW)), i64(int64(i)))
+			wts[i] = k.b.NewSub(k.toI32(k.load(w, wi), w.dt), wz)
+		}
+		var b0 value.Value = i32(0)
+		if bias != nil {
+			b0 = k.load(bias, m)
+		}
+		var mul value.Value
+		if mult != nil {
+			mul = mult(m)
+		}
+		k.loop(OH, func(oh value.Value) {
+			k.fillI32(acc, 0, OW, b0)
+			for kh := int64(0); kh < KH; kh++ {
+				ih := k.b.NewAdd(k.b.NewMul(oh, i64(g.str[0])), i64(kh*g.dil[0]-g.padB[0]))
+				k.ifThen(k.b.NewICmp(enum.IPredULT, ih, i64(H)), func() {
+					src := k.gepElem(xc, x.dt, k.b.NewMul(ih, i64(W)))
+					for kw := int64(0); kw < KW; kw++ {
+						lo, hi := validRange(OW, W, g.str[1], g.padB[1], kw, g.dil[1])
+						if hi <= lo {
+							continue
+						}
+						wv := wts[kh*KW+kw]
+						k.loop(hi-lo, func(i value.Value) {
+							o := k.b.NewAdd(i, i64(lo))
+							iw := k.b.NewAdd(k.b.NewMul(o, i64(g.str[1])), i64(kw*g.dil[1]-g.padB[1]))
+							xv := k.b.NewSub(k.toI32(k.b.NewLoad(types.I8, k.b.NewGetElementPtr(types.I8, src, iw)), x.dt), xz)
+							ap := k.gepI32(acc, o)
+							k.b.NewStore(k.b.NewAdd(k.b.NewLoad(types.I32, ap), k.b.NewMul(xv, wv)), ap)
+						})
+					}
+				}, nil)
+			}
+			row := k.b.NewMul(k.b.NewAdd(k.b.NewMul(nm, i64(OH)), oh), i64(OW))
+			k.loop(OW, func(o value.Value) {
+				a := k.b.NewLoad(types.I32, k.gepI32(acc, o))
+				yi := k.b.NewAdd(row, o)
+				if mult == nil {
+					k.b.NewStore(a, k.elemPtr(y, yi))
+					return
+				}
+				k.b.NewStore(k.requantize(a, mul, zy, y.dt), k.elemPtr(y, yi))
+			})
+		})
 	})
 }

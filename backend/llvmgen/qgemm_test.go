@@ -208,14 +208,15 @@ func qCheck(t *testing.T, q *qGraph) {
 	}
 }
 
-// TestQuantConvGemm checks QLinearConv and ConvInteger with constant
-// weights (the int8 GEMM) bit-exactly against the interpreter on every int8
-// path: channel counts that are not a multiple of the word size, output
+// TestQuantConv checks QLinearConv and ConvInteger with constant weights
+// (the int8 GEMM, and the depthwise kernel) bit-exactly against the
+// interpreter on every int8 path: channel counts that are not a multiple of the word size, output
 // channels and pixels that leave tile remainders, strides, dilations,
 // asymmetric padding, groups, 1-D, per-tensor and per-channel scales and
 // zero points, u8 and i8 activations, weights and outputs, and u8 weights
-// whose zero point leaves them outside int8 (the scalar kernel).
-func TestQuantConvGemm(t *testing.T) {
+// whose zero point leaves them outside int8 (the scalar kernel on the byte
+// paths), and depthwise shapes with one and two outputs per channel.
+func TestQuantConv(t *testing.T) {
 	q := newQGraph(1)
 	u8, i8, i32 := ir.Uint8, ir.Int8, ir.Int32
 	for _, c := range []qConv{
@@ -229,6 +230,9 @@ func TestQuantConvGemm(t *testing.T) {
 		{xdt: u8, wdt: i8, ydt: u8, xs: []int64{1, 16, 23, 29}, ws: []int64{33, 16, 1, 1}, bias: true, xzp: 10},
 		{xdt: u8, wdt: i8, ydt: i32, xs: []int64{1, 6, 9, 8}, ws: []int64{7, 6, 2, 2}, attrs: "pads=[0, 1, 1, 0]", perChannel: true, xzp: 77},
 		{xdt: i8, wdt: u8, ydt: i32, xs: []int64{2, 3, 5, 5}, ws: []int64{17, 3, 3, 3}, xzp: -128, wzp: 127},
+		{xdt: u8, wdt: i8, ydt: u8, xs: []int64{1, 8, 10, 12}, ws: []int64{8, 1, 3, 3}, attrs: "group=8, pads=[1, 1, 1, 1]", perChannel: true, bias: true, xzp: 128},
+		{xdt: i8, wdt: i8, ydt: i8, xs: []int64{2, 4, 9, 11}, ws: []int64{8, 1, 3, 3}, attrs: "group=4, strides=[2, 2], pads=[0, 1, 1, 2]", bias: true, xzp: -1},
+		{xdt: u8, wdt: u8, ydt: i32, xs: []int64{1, 6, 7, 7}, ws: []int64{6, 1, 5, 5}, attrs: "group=6, pads=[2, 2, 2, 2]", perChannel: true, xzp: 9, wzp: 120},
 	} {
 		q.addConv(c)
 	}
