@@ -23,7 +23,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -301,6 +300,3 @@ func (t *tail) suffix() string {
 	}
 	return "; stderr: " + s
 }
-
-// errUnsupported marks dtypes the exchange with onnxruntime-node cannot carry.
-var errUnsupported = errors.New("onnxruntime-node has no tensor type for it")

@@ -2,6 +2,7 @@ package ortrun
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +30,9 @@ var ortTypes = map[ir.DType]string{
 	ir.Bool:    "bool",
 	ir.String:  "string",
 }
+
+// errUnsupported marks dtypes the exchange with onnxruntime-node cannot carry.
+var errUnsupported = errors.New("onnxruntime-node has no tensor type for it")
 
 // dtypeOf is the inverse of ortTypes.
 func dtypeOf(ortType string) (ir.DType, bool) {
