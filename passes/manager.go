@@ -183,7 +183,7 @@ func RunContext(ctx *Context, g *ir.Graph, p *Pipeline, opts Options) (*Context,
 		}
 	}
 	if opts.Timing {
-		printTiming(opts.Out, ctx.Stats)
+		PrintStats(opts.Out, ctx.Stats)
 	}
 	return ctx, nil
 }
@@ -201,7 +201,9 @@ func runOne(ctx *Context, ps *Pass, g *ir.Graph) (err error) {
 	return nil
 }
 
-func printTiming(w io.Writer, stats []PassStats) {
+// PrintStats writes one row per pass: time, nodes, constant bytes and MACs
+// before and after.
+func PrintStats(w io.Writer, stats []PassStats) {
 	var total time.Duration
 	fmt.Fprintf(w, "%-16s %10s %13s %21s %25s\n", "pass", "time", "nodes", "const bytes", "MACs")
 	for _, s := range stats {

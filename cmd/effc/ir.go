@@ -15,7 +15,7 @@ import (
 var irCmd = &command{
 	name:    "ir",
 	summary: "print a model's IR after a pass pipeline",
-	usage:   "ir MODEL.onnx [--passes LIST] [--print-after-all | --print-after PASS] [--weights full|elided] [--shape NAME=D0,D1,...] [--batch N]",
+	usage:   "ir MODEL.onnx [--passes LIST] [--print-after-all | --print-after PASS] [--weights full|elided] [--shape NAME=D0,D1,...] [--batch N] [--timing]",
 	about: `Ir loads MODEL.onnx, optionally binds symbolic input dimensions to sizes
 (--shape, --batch), runs a pass pipeline and prints the resulting IR in effc's
 text form (docs/ir.md). --passes takes a comma-separated list of pass and
@@ -42,6 +42,7 @@ Pipelines: ` + strings.Join(passes.PipelineNames(), ", "),
 		var shapes stringList
 		fs.Var(&shapes, "shape", "bind input NAME's shape, e.g. image=1,1,8,8 (`NAME=D0,D1,...`, repeatable)")
 		batch := fs.Int64("batch", 0, "bind the symbolic batch dimension (dim 0 of the inputs) to `N`")
+		timing := fs.Bool("timing", false, "print per-pass time, nodes, constant bytes and MACs before and after to stderr")
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
 			if err != nil {
@@ -106,8 +107,12 @@ Pipelines: ` + strings.Join(passes.PipelineNames(), ", "),
 				PrintOpts:     popts,
 				VerifyEach:    true,
 			}
-			if err := passes.Run(g, p, opts); err != nil {
+			ctx, err := passes.RunContext(&passes.Context{}, g, p, opts)
+			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
+			}
+			if *timing {
+				passes.PrintStats(e.stderr, ctx.Stats)
 			}
 			if *printAll && len(p.String()) > 0 {
 				return nil
