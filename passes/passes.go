@@ -35,6 +35,8 @@ var table = [...]Pass{
 		Doc: "fold inference BatchNormalization into the preceding Conv or Gemm weights and bias"},
 	{Name: "prune-otov2", Run: pruneOTOv2,
 		Doc: "remove OTOv2 zero-invariant groups whose producer weights are zero, folding their constants into consumers (lossless); Context.Prune sets a target ratio"},
+	{Name: "qdq-fuse", Run: fuseQDQ,
+		Doc: "turn DequantizeLinear→Conv/Gemm/MatMul/MaxPool(→Relu|Clip)→QuantizeLinear into QLinearConv, QLinearMatMul and integer MaxPool"},
 	{Name: "fuse-epilogue", Run: fuseEpilogues,
 		Doc: "merge a float32 Conv with the residual Add and the Relu/LeakyRelu/Clip after it into effc.FusedConv"},
 }
@@ -55,16 +57,28 @@ var order = [...]constraint{
 	// it does not know effc.FusedConv.
 	{"shape-infer", "prune-otov2"},
 	{"prune-otov2", "fuse-epilogue"},
+	// const-fold would evaluate the DequantizeLinear of constant weights
+	// into float weights, destroying the patterns qdq-fuse matches.
+	{"qdq-fuse", "const-fold"},
+	// qdq-fuse matches on value types (8-bit integers behind the QDQ pairs).
+	{"shape-infer", "qdq-fuse"},
+	// fuse-epilogue would take a float Conv's Relu before qdq-fuse can
+	// absorb it into the requantization clamp.
+	{"qdq-fuse", "fuse-epilogue"},
 }
 
 // pipelines are the named pipelines, as data.
 var pipelines = map[string][]string{
 	// default is what 'effc ir' and the compiler run unless told otherwise.
-	"default": {"shape-infer", "identity-elim", "const-fold", "dce", "cse", "bn-fold", "fuse-epilogue", "dce", "shape-infer"},
+	"default": {"shape-infer", "identity-elim", "qdq-fuse", "const-fold", "dce", "cse", "bn-fold", "fuse-epilogue", "dce", "shape-infer"},
 	// prune cleans the graph up and removes zero groups while keeping its
 	// standard ONNX form (BatchNormalization nodes stay), for 'effc prune'
 	// and as the first stage of 'effc compile --prune'.
 	"prune": {"shape-infer", "identity-elim", "const-fold", "dce", "prune-otov2", "dce", "shape-infer"},
+	// quant-prep cleans the graph up and folds BatchNormalization, keeping
+	// its standard ONNX form, before calibration and quantization
+	// ('effc quantize', effc.Quantize).
+	"quant-prep": {"shape-infer", "identity-elim", "const-fold", "dce", "bn-fold", "dce", "shape-infer"},
 	// O0 runs only what later stages require.
 	"O0": {"shape-infer"},
 }

@@ -1,0 +1,391 @@
+package quant
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/effc/effc/ir"
+)
+
+// The quantization schemes Quantize accepts.
+const (
+	SchemeInt8    = "int8"
+	SchemeFP8E4M3 = "fp8-e4m3"
+	SchemeFP8E5M2 = "fp8-e5m2"
+)
+
+// QuantizeOptions configure Quantize.
+type QuantizeOptions struct {
+	// Scheme is SchemeInt8 ("" means int8); the FP8 schemes are not yet
+	// available.
+	Scheme string
+	// Calib holds the activation statistics of a calibration run on the
+	// graph being quantized; nil quantizes the weights only.
+	Calib *Table
+	// Range derives each activation's range from its statistics.
+	Range RangeOptions
+	// KeepFloat names layers (node names) to leave in float.
+	KeepFloat []string
+	// ActDType is the activation type, ir.Uint8 (the default for
+	// ir.Undefined) or ir.Int8; both are asymmetric per tensor.
+	ActDType ir.DType
+}
+
+// Quantize rewrites g, in place, into the ONNX QDQ form of opts.Scheme and
+// reports what it did. g should be cleaned up first, with BatchNormalization
+// folded (the "quant-prep" pipeline), and calibrated in that form.
+//
+// For int8, every Conv, Gemm and MatMul with constant weights gets int8
+// weights, symmetric per output channel, behind a DequantizeLinear; its
+// activation input and output (after a Relu or Clip that follows it, which
+// the output's range then absorbs) get a QuantizeLinear→DequantizeLinear
+// pair with per-tensor asymmetric parameters from the calibrated ranges;
+// its bias becomes int32 with scale s_in·s_w[m]. MaxPool on a quantized
+// tensor keeps its input's parameters. Every other op stays float between
+// the pairs. The qdq-fuse pass later turns the patterns into integer
+// kernels; frontend.Save writes the QDQ form for ONNX Runtime as it is.
+//
+// Without opts.Calib only the weights are quantized. Report.Measure adds
+// the per-layer error against the float graph.
+func Quantize(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
+	switch opts.Scheme {
+	case "", SchemeInt8:
+		return quantizeInt8(g, opts)
+	case SchemeFP8E4M3, SchemeFP8E5M2:
+		// FP8 (QuantizeFP8, quant/fp8*.go) dispatches here once it lands.
+		return nil, fmt.Errorf("quantization scheme %s is not yet available; use int8", opts.Scheme)
+	}
+	return nil, fmt.Errorf("unknown quantization scheme %q; want %s, %s or %s", opts.Scheme, SchemeInt8, SchemeFP8E4M3, SchemeFP8E5M2)
+}
+
+// rewriter inserts the QDQ form of the int8 scheme into a graph.
+type rewriter struct {
+	g      *ir.Graph
+	act    ir.DType
+	ranges map[string]Range        // nil: weights only
+	dq     map[*ir.Value]*ir.Value // float activation -> its DequantizeLinear output
+	params map[*ir.Value]Affine    // DequantizeLinear output -> its parameters
+	rep    *Report
+}
+
+func quantizeInt8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
+	act := opts.ActDType
+	if act == ir.Undefined {
+		act = ir.Uint8
+	}
+	if act != ir.Uint8 && act != ir.Int8 {
+		return nil, fmt.Errorf("activation type %s: want u8 or i8", act)
+	}
+	keep := map[string]bool{}
+	for _, name := range opts.KeepFloat {
+		keep[name] = true
+	}
+	for _, n := range g.Nodes {
+		delete(keep, n.Name)
+	}
+	if len(keep) > 0 {
+		return nil, fmt.Errorf("--keep-float: no node named %s; layer names are in the report", strings.Join(sortedKeys(keep), ", "))
+	}
+	for _, name := range opts.KeepFloat {
+		keep[name] = true
+	}
+	r := &rewriter{g: g, act: act, dq: map[*ir.Value]*ir.Value{}, params: map[*ir.Value]Affine{},
+		rep: &Report{Scheme: SchemeInt8, Activations: act.String(), ConstBytes: Bytes{Before: constBytes(g)}}}
+	if opts.Calib == nil {
+		r.rep.WeightsOnly = true
+	} else {
+		var err error
+		if r.ranges, err = opts.Calib.Ranges(opts.Range); err != nil {
+			return nil, fmt.Errorf("calibration ranges: %w", err)
+		}
+		r.rep.Method, r.rep.Samples = opts.Range.Method.String(), opts.Calib.Samples
+	}
+	reasons := map[*ir.Node]string{}
+	folded := map[*ir.Node]bool{}
+	for _, n := range append([]*ir.Node{}, g.Nodes...) {
+		if keep[n.Name] {
+			reasons[n] = "--keep-float"
+			continue
+		}
+		if !isLayer(n) {
+			if n.Op == "MaxPool" && n.Domain == "" && r.ranges != nil {
+				r.passThrough(n)
+			}
+			continue
+		}
+		act, why, err := r.layer(n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", n, err)
+		}
+		if why != "" {
+			reasons[n] = why
+		}
+		if act != nil {
+			folded[act] = true
+		}
+	}
+	if err := g.TopoSort(); err != nil {
+		return nil, err
+	}
+	if err := ir.InferShapes(g); err != nil {
+		return nil, fmt.Errorf("after inserting QuantizeLinear/DequantizeLinear: %w", err)
+	}
+	r.listFloat(reasons, folded)
+	r.rep.ConstBytes.After = constBytes(g)
+	return r.rep, nil
+}
+
+// isLayer reports whether n is an op the int8 scheme gives integer weights.
+func isLayer(n *ir.Node) bool {
+	return n.Domain == "" && (n.Op == "Conv" || n.Op == "Gemm" || n.Op == "MatMul")
+}
+
+// layerWeights checks that n's weights (and bias) have the form the scheme
+// quantizes and returns them with the per-channel axis; a non-empty reason
+// says why n stays float.
+func layerWeights(n *ir.Node) (w, b *ir.Value, axis int, reason string) {
+	w = n.Input(1)
+	if !w.IsConst() || w.Const.DType != ir.Float32 {
+		return nil, nil, 0, "its weights are not a float32 constant"
+	}
+	rank := len(w.Const.Shape)
+	switch n.Op {
+	case "Conv":
+		if rank < 3 {
+			return nil, nil, 0, "its weights are not a convolution kernel"
+		}
+		b = n.Input(2)
+	case "Gemm":
+		if rank != 2 || n.AttrInt("transA", 0) != 0 || n.AttrFloat("alpha", 1) != 1 || n.AttrFloat("beta", 1) != 1 {
+			return nil, nil, 0, "only Gemm with transA=0, alpha=1 and beta=1 has an integer kernel"
+		}
+		if n.AttrInt("transB", 0) == 0 {
+			axis = 1
+		}
+		b = n.Input(2)
+	case "MatMul":
+		if rank != 2 {
+			return nil, nil, 0, "only MatMul with a 2-D constant B has an integer kernel"
+		}
+		axis = 1
+	}
+	if b != nil && (!b.IsConst() || b.Const.DType != ir.Float32 || len(b.Const.Shape) != 1 || b.Const.Shape[0] != w.Const.Shape[axis]) {
+		return nil, nil, 0, fmt.Sprintf("its bias is not a float32 constant of shape [%d]", w.Const.Shape[axis])
+	}
+	return w, b, axis, ""
+}
+
+// layer quantizes one Conv, Gemm or MatMul. It returns the Relu or Clip
+// whose range the output took over, or a reason to leave n float.
+func (r *rewriter) layer(n *ir.Node) (*ir.Node, string, error) {
+	w, b, axis, reason := layerWeights(n)
+	if reason != "" {
+		return nil, reason, nil
+	}
+	cw, err := quantizeWeights(w.Const, axis)
+	if err != nil {
+		return nil, "", err
+	}
+	l := Layer{Node: n.Name, Op: n.Op, WeightScaleMin: cw.Scales[0], WeightScaleMax: cw.Scales[0]}
+	for _, s := range cw.Scales {
+		l.WeightScaleMin, l.WeightScaleMax = min(l.WeightScaleMin, s), max(l.WeightScaleMax, s)
+	}
+	r.rep.WeightBytes.Before += w.Const.ByteSize()
+	r.rep.WeightBytes.After += cw.Q.ByteSize()
+	x, out := n.Inputs[0], n.Outputs[0]
+	point, act := r.outputPoint(out)
+	var xa, ya Affine
+	if r.ranges != nil {
+		// x is already dequantized when an earlier layer's output is x.
+		var known bool
+		if xa, known = r.params[x]; !known {
+			xr, ok := r.ranges[x.Name]
+			if !ok {
+				return nil, fmt.Sprintf("no calibration statistics for its input %q", x.Name), nil
+			}
+			xa = affineFor(xr, r.act)
+		}
+		yr, ok := r.ranges[point.Name]
+		if !ok {
+			return nil, fmt.Sprintf("no calibration statistics for its output %q", point.Name), nil
+		}
+		ya = affineFor(yr, r.act)
+	}
+	n.Inputs[1] = r.dequantize(w.Name, cw.Q, cw.Scales, r.zeros(cw.Scales), cw.Axis)
+	if r.ranges == nil {
+		r.rep.Layers = append(r.rep.Layers, l)
+		return nil, "", nil
+	}
+	n.Inputs[0] = r.quantized(x, xa)
+	if b != nil {
+		bq, bs, err := quantizeBias(b.Const, xa.Scale, cw.Scales)
+		if err != nil {
+			return nil, "", err
+		}
+		n.Inputs[2] = r.dequantize(b.Name, bq, bs, nil, 0)
+	}
+	l.FloatValue = point.Name
+	l.QuantValue = r.quantized(point, ya).Name
+	l.Input, l.Output = &xa, &ya
+	if act != nil {
+		l.Activation = act.Op
+	}
+	r.rep.Layers = append(r.rep.Layers, l)
+	return act, "", nil
+}
+
+// outputPoint is where a layer's output is quantized: after the Relu or
+// Clip (with constant bounds) that is the only reader of y, whose clamp the
+// output range then absorbs, else y itself.
+func (r *rewriter) outputPoint(y *ir.Value) (*ir.Value, *ir.Node) {
+	var readers []*ir.Node
+	for _, n := range r.g.Nodes {
+		for _, in := range n.Inputs {
+			if in == y {
+				readers = append(readers, n)
+				break
+			}
+		}
+	}
+	if len(readers) != 1 || r.g.IsOutput(y) {
+		return y, nil
+	}
+	a := readers[0]
+	switch {
+	case a.Domain != "":
+	case a.Op == "Relu",
+		a.Op == "Clip" && (a.Input(1) == nil || a.Input(1).IsConst()) && (a.Input(2) == nil || a.Input(2).IsConst()):
+		return a.Outputs[0], a
+	}
+	return y, nil
+}
+
+// passThrough quantizes the output of a MaxPool whose input is quantized
+// with the input's parameters: the maximum of dequantized values
+// requantizes to the same integer, so qdq-fuse runs it on integers.
+func (r *rewriter) passThrough(n *ir.Node) {
+	p, ok := r.params[n.Inputs[0]]
+	if !ok || len(n.Outputs) != 1 {
+		return
+	}
+	r.quantized(n.Outputs[0], p)
+	r.rep.Layers = append(r.rep.Layers, Layer{Node: n.Name, Op: n.Op, Input: &p, Output: &p,
+		FloatValue: n.Outputs[0].Name, QuantValue: r.dq[n.Outputs[0]].Name})
+}
+
+// quantized inserts QuantizeLinear→DequantizeLinear with parameters a after
+// the float activation v, makes every reader of v read the dequantized
+// value, and returns it; a second call for v returns the same value. A graph
+// output keeps its name: the dequantized value takes it.
+func (r *rewriter) quantized(v *ir.Value, a Affine) *ir.Value {
+	if d, ok := r.dq[v]; ok {
+		return d
+	}
+	if _, ok := r.params[v]; ok {
+		return v // v is a DequantizeLinear output already
+	}
+	g := r.g
+	name := v.Name
+	scale := g.AddConst(name+"_scale", &ir.Tensor{DType: ir.Float32, Shape: []int64{}, Data: []float32{a.Scale}})
+	zp := g.AddConst(name+"_zero_point", a.zeroPointTensor())
+	qv := &ir.Value{Name: g.UniqueName(name + "_quantized"), Type: ir.TensorType(a.DType, v.Type.Shape)}
+	qn := &ir.Node{Name: g.UniqueName(name + "_QuantizeLinear"), Op: "QuantizeLinear", Inputs: []*ir.Value{v, scale, zp}, Outputs: []*ir.Value{qv}}
+	qv.Producer = qn
+	dv := &ir.Value{Name: g.UniqueName(name + "_dequantized"), Type: ir.TensorType(ir.Float32, v.Type.Shape)}
+	dn := &ir.Node{Name: g.UniqueName(name + "_DequantizeLinear"), Op: "DequantizeLinear", Inputs: []*ir.Value{qv, scale, zp}, Outputs: []*ir.Value{dv}}
+	dv.Producer = dn
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == v {
+				n.Inputs[i] = dv
+			}
+		}
+	}
+	if g.IsOutput(v) {
+		v.Name = g.UniqueName(name + "_float")
+		dv.Name = name
+		for i, o := range g.Outputs {
+			if o == v {
+				g.Outputs[i] = dv
+			}
+		}
+	}
+	g.Nodes = append(g.Nodes, qn, dn)
+	r.dq[v], r.params[dv] = dv, a
+	return dv
+}
+
+// dequantize adds the constant q with its per-axis scales (and zero
+// points, if any) and a DequantizeLinear of them, and returns its output.
+func (r *rewriter) dequantize(base string, q *ir.Tensor, scales []float32, zp *ir.Tensor, axis int) *ir.Value {
+	g := r.g
+	qc := g.AddConst(base+"_quantized", q)
+	sc := g.AddConst(base+"_scale", &ir.Tensor{DType: ir.Float32, Shape: []int64{int64(len(scales))}, Data: scales})
+	ins := []*ir.Value{qc, sc}
+	if zp != nil {
+		ins = append(ins, g.AddConst(base+"_zero_point", zp))
+	}
+	out := &ir.Value{Name: g.UniqueName(base + "_dequantized"), Type: ir.TensorType(ir.Float32, ir.ShapeOf(q.Shape...))}
+	n := &ir.Node{Name: g.UniqueName(base + "_DequantizeLinear"), Op: "DequantizeLinear", Inputs: ins, Outputs: []*ir.Value{out},
+		Attrs: map[string]*ir.Attr{"axis": ir.IntAttr(int64(axis))}}
+	out.Producer = n
+	g.Nodes = append(g.Nodes, n)
+	return out
+}
+
+// zeros is the int8 zero point of per-channel weights: ONNX Runtime's
+// quantizer writes one, and QLinearConv needs one.
+func (r *rewriter) zeros(scales []float32) *ir.Tensor {
+	return &ir.Tensor{DType: ir.Int8, Shape: []int64{int64(len(scales))}, Data: make([]int8, len(scales))}
+}
+
+// listFloat fills the report's float ops: every node that is neither a
+// quantized layer, nor a Relu/Clip a layer's output range absorbed, nor a
+// QuantizeLinear/DequantizeLinear, with the reason it stays float.
+func (r *rewriter) listFloat(reasons map[*ir.Node]string, folded map[*ir.Node]bool) {
+	quantized := map[string]bool{}
+	for _, l := range r.rep.Layers {
+		quantized[l.Node] = l.Output != nil || r.rep.WeightsOnly
+	}
+	for _, n := range r.g.Nodes {
+		if quantized[n.Name] || folded[n] || n.Op == "QuantizeLinear" || n.Op == "DequantizeLinear" {
+			continue
+		}
+		why := reasons[n]
+		switch {
+		case why != "":
+		case r.rep.WeightsOnly:
+			why = "weights-only quantization (no calibration data) quantizes no activations"
+		case isLayer(n):
+			why = "not quantized"
+		default:
+			why = "effc has no integer kernel for " + n.Op + "; it runs in float between DequantizeLinear and QuantizeLinear"
+		}
+		r.rep.Float = append(r.rep.Float, FloatOp{Node: n.Name, Op: n.Op, Reason: why})
+	}
+}
+
+// constBytes is the size of the constants the graph's nodes read.
+func constBytes(g *ir.Graph) int64 {
+	seen := map[*ir.Value]bool{}
+	var total int64
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			if in.IsConst() && !seen[in] {
+				seen[in] = true
+				total += in.Const.ByteSize()
+			}
+		}
+	}
+	return total
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
