@@ -194,25 +194,29 @@ func fp8Of(d DType) fp8Format {
 	panic("ir: not an fp8 dtype: " + d.String())
 }
 
-// FP8ToFloat32 decodes one FP8 byte of format d.
+// FP8ToFloat32 decodes one FP8 byte of format d. Every finite code and
+// infinity decodes exactly. NaN codes decode to the quiet NaN 0x7fc00000
+// with the code's sign (0xffc00000 for E4M3FN 0xff and E5M2 0xfd..0xff);
+// the FNUZ types' only NaN, 0x80, decodes to 0x7fc00000.
 func FP8ToFloat32(d DType, v uint8) float32 {
 	f := fp8Of(d)
 	sign := v >> 7
 	exp := int(v>>f.manBits) & (1<<f.expBits - 1)
 	man := int(v) & (1<<f.manBits - 1)
+	nan := math.Float32frombits(uint32(sign)<<31 | 0x7fc00000)
 	if f.fnuz {
 		if v == 0x80 {
-			return float32(math.NaN())
+			return math.Float32frombits(0x7fc00000)
 		}
 	} else if f.hasInf {
 		if exp == 1<<f.expBits-1 {
 			if man == 0 {
 				return float32(math.Inf(1 - 2*int(sign)))
 			}
-			return float32(math.NaN())
+			return nan
 		}
 	} else if v&0x7f == 0x7f {
-		return float32(math.NaN())
+		return nan
 	}
 	var val float64
 	if exp == 0 {
@@ -226,25 +230,27 @@ func FP8ToFloat32(d DType, v uint8) float32 {
 	return float32(val)
 }
 
-// Float32ToFP8 encodes x in format d, rounding to nearest even. With saturate,
-// values beyond the format's range clamp to ±max (ONNX Cast saturate=1);
-// otherwise they become infinity (E5M2) or NaN.
+// Float32ToFP8 encodes x in format d as ONNX Cast-19 and QuantizeLinear-19
+// specify: round to nearest, ties to even mantissa, then overflow. With
+// saturate, values whose rounded magnitude exceeds the largest finite one
+// (and ±Inf) clamp to ±max; otherwise they become ±Inf (E5M2) or NaN. NaN
+// stays NaN: S.1111.111 (E4M3FN) or S.11111.11 (E5M2) with x's sign, 0x80
+// for the FNUZ types, which also have no -0 (negative values that round to
+// zero give 0x00).
 func Float32ToFP8(d DType, x float32, saturate bool) uint8 {
 	f := fp8Of(d)
-	nan := uint8(0x7f)
-	if f.fnuz {
-		nan = 0x80
-	} else if f.hasInf {
-		nan = 0x7f
-	}
 	xf := float64(x)
-	if math.IsNaN(xf) {
-		return nan
-	}
 	var sign uint8
 	if math.Signbit(xf) {
 		sign = 0x80
 		xf = -xf
+	}
+	nan := sign | 0x7f
+	if f.fnuz {
+		nan = 0x80
+	}
+	if math.IsNaN(xf) {
+		return nan
 	}
 	overflow := func() uint8 {
 		if saturate {
@@ -273,9 +279,11 @@ func Float32ToFP8(d DType, x float32, saturate bool) uint8 {
 	v := float64(FP8ToFloat32(d, best))
 	if v != xf {
 		if best == maxCode(f) {
-			// beyond max: round to max only if within half an ulp
+			// Beyond max: the next value up would be max+ulp, so x rounds
+			// to max below the midpoint, and at the midpoint too when max's
+			// mantissa is even (E4M3FN: 464 rounds to 448, 470 overflows).
 			ulp := v - float64(FP8ToFloat32(d, best-1))
-			if xf-v >= ulp/2 {
+			if xf-v > ulp/2 || (xf-v == ulp/2 && best&1 == 1) {
 				return overflow()
 			}
 		} else {

@@ -168,8 +168,9 @@ func (k *kernel) roundToOdd32(x value.Value) value.Value {
 }
 
 // fp8Params are the encoding facts of an FP8 format that ir keeps private:
-// the magnitude code of the largest finite value, the NaN code, whether it
-// has infinities (E5M2) and whether it lacks negative zero (the FNUZ types).
+// the magnitude code of the largest finite value, the NaN code (the
+// positive one where NaN is signed), whether it has infinities (E5M2) and
+// whether it lacks negative zero (the FNUZ types).
 func fp8Params(dt ir.DType) (maxCode, nanCode uint8, hasInf, fnuz bool) {
 	switch dt {
 	case ir.Float8E4M3FN:
@@ -227,13 +228,16 @@ func (k *kernel) fp8Encode(f value.Value, dt ir.DType, saturate bool) value.Valu
 	inexact := k.b.NewFCmp(enum.FPredONE, v, xf)
 	atMax := k.b.NewICmp(enum.IPredEQ, best, i64(int64(maxCode)))
 	below := dbl(k.fp8Lookup(tab, k.b.NewSelect(atMax, i64(int64(maxCode)-1), i64(0))))
-	ulp := k.b.NewFSub(v, below)
+	halfUlp := k.b.NewFMul(k.b.NewFSub(v, below), constant.NewFloat(types.Double, 0.5))
 	over := k.b.NewFSub(xf, v)
+	odd := k.b.NewTrunc(best, types.I1)
+	// Beyond max: overflow above the midpoint to max+ulp, and at it when
+	// max's mantissa is odd (E4M3FN's 448 is even: 464 rounds to 448).
 	ovf := k.b.NewAnd(k.b.NewAnd(inexact, atMax),
-		k.b.NewFCmp(enum.FPredOGE, over, k.b.NewFMul(ulp, constant.NewFloat(types.Double, 0.5))))
+		k.b.NewOr(k.b.NewFCmp(enum.FPredOGT, over, halfUlp),
+			k.b.NewAnd(k.b.NewFCmp(enum.FPredOEQ, over, halfUlp), odd)))
 	next := dbl(k.fp8Lookup(tab, k.b.NewSelect(atMax, best, k.b.NewAdd(best, i64(1)))))
 	under := k.b.NewFSub(next, xf)
-	odd := k.b.NewTrunc(best, types.I1)
 	var up value.Value = k.b.NewOr(k.b.NewFCmp(enum.FPredOGT, over, under),
 		k.b.NewAnd(k.b.NewFCmp(enum.FPredOEQ, over, under), odd))
 	up = k.b.NewAnd(k.b.NewAnd(inexact, k.b.NewXor(atMax, constant.True)), up)
@@ -242,6 +246,11 @@ func (k *kernel) fp8Encode(f value.Value, dt ir.DType, saturate bool) value.Valu
 	if fnuz {
 		res = k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, code, c8(0)), c8(0), res)
 	}
+	// NaN keeps x's sign except in the FNUZ types, whose one NaN is 0x80.
+	nan := value.Value(c8(nanCode))
+	if !fnuz {
+		nan = k.b.NewOr(sign, c8(nanCode))
+	}
 	var overflow value.Value
 	switch {
 	case saturate:
@@ -249,9 +258,9 @@ func (k *kernel) fp8Encode(f value.Value, dt ir.DType, saturate bool) value.Valu
 	case hasInf:
 		overflow = k.b.NewOr(sign, c8(0x7c))
 	default:
-		overflow = c8(nanCode)
+		overflow = nan
 	}
 	isInf := k.b.NewFCmp(enum.FPredOEQ, xf, constant.NewFloat(types.Double, math.Inf(1)))
 	res = k.b.NewSelect(k.b.NewOr(ovf, isInf), overflow, res)
-	return k.b.NewSelect(k.b.NewFCmp(enum.FPredUNO, f, f), c8(nanCode), res)
+	return k.b.NewSelect(k.b.NewFCmp(enum.FPredUNO, f, f), nan, res)
 }

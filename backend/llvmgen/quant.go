@@ -16,7 +16,9 @@ import (
 // divided in the input's precision, rounded half to even (llvm.rint in the
 // default rounding mode), offset by the zero point and saturated to the
 // output type's range; NaN quantizes to the zero point's clamp of 0.
-// FP8 quantized types are not compiled.
+// FP8 quantized types go through fp8.go: QuantizeLinear encodes with
+// fp8Encode (nearest even, saturate attribute), DequantizeLinear decodes
+// with vectors of integer bit operations.
 
 // quantLimits is the integer range of a quantized dtype.
 func quantLimits(dt ir.DType) (lo, hi float64, err error) {
@@ -32,7 +34,7 @@ func quantLimits(dt ir.DType) (lo, hi float64, err error) {
 	case ir.Int32:
 		return math.MinInt32, math.MaxInt32, nil
 	}
-	return 0, 0, fmt.Errorf("quantized dtype %s is not compiled (u8, i8, u16, i16, i32)", dt)
+	return 0, 0, fmt.Errorf("quantized dtype %s is not compiled (u8, i8, u16, i16, i32, fp8)", dt)
 }
 
 // quantParam returns, for element coordinates c of x, the index of its
@@ -82,12 +84,15 @@ func (k *kernel) roundSat(q, zp value.Value, dt ir.DType, lo, hi float64) value.
 // quantizeLinearKernel: QuantizeLinear(x, y_scale, y_zero_point?).
 func quantizeLinearKernel(k *kernel) error {
 	x, scale, zp, out := k.in[0], k.in[1], k.mxInput(2), k.out[0]
+	if !x.dt.IsFloat() && x.dt != ir.Int32 {
+		return fmt.Errorf("input 0 has dtype %s, want float or int32", x.dt)
+	}
+	if out.dt.IsFP8() {
+		return k.fp8QuantizeKernel(x, scale, zp, out)
+	}
 	lo, hi, err := quantLimits(out.dt)
 	if err != nil {
 		return err
-	}
-	if !x.dt.IsFloat() && x.dt != ir.Int32 {
-		return fmt.Errorf("input 0 has dtype %s, want float or int32", x.dt)
 	}
 	pidx, err := k.quantParam(x, scale)
 	if err != nil {
@@ -125,8 +130,11 @@ func quantizeLinearKernel(k *kernel) error {
 // (x - zp) * scale, multiplied in single precision unless the scale is f64.
 func dequantizeLinearKernel(k *kernel) error {
 	x, scale, zp, out := k.in[0], k.in[1], k.mxInput(2), k.out[0]
+	if x.dt.IsFP8() {
+		return k.fp8DequantizeKernel(x, scale, zp, out)
+	}
 	if !x.dt.IsInt() {
-		return fmt.Errorf("input 0 has dtype %s; only integer inputs are compiled", x.dt)
+		return fmt.Errorf("input 0 has dtype %s; only integer and fp8 inputs are compiled", x.dt)
 	}
 	pidx, err := k.quantParam(x, scale)
 	if err != nil {

@@ -1,0 +1,276 @@
+package llvmgen
+
+import (
+	"math"
+
+	"github.com/llir/llvm/ir/constant"
+	"github.com/llir/llvm/ir/enum"
+	"github.com/llir/llvm/ir/types"
+	"github.com/llir/llvm/ir/value"
+
+	"github.com/effc/effc/ir"
+)
+
+// FP8 weight decoding: DequantizeLinear(x fp8, scale f32, zero point?) is
+// how an FP8-quantized model (quant.QuantizeFP8) stores a Conv, Gemm or
+// MatMul weight. The fp8 bytes stay one byte each in the read-only data and
+// this kernel decodes them into the arena on every run, fp32 accumulation
+// following in the unchanged float kernel.
+//
+// Decoding is integer bit manipulation on vectors of fp8Lanes codes, the
+// same instructions on every target (x86 vpmovzxbd/vpslld/vcvtdq2ps/vmulps,
+// Arm ushll/shl/ucvtf/fmul, wasm i32x4.extend/shl/f32x4.convert/mul):
+//
+//	mag = code & 0x7f, sign = (code & 0x80) << 24
+//	normal (mag >= 1<<M):  bits = mag << (23-M) + (127-bias) << 23
+//	subnormal:             value = float(mag) * 2^(1-bias-M)
+//	then NaN/Inf codes by a select, the sign by an or, and * scale.
+//
+// No step touches a subnormal float, so a flush-to-zero mode in the caller
+// cannot change the result. A 256-entry table with gathers was the other
+// candidate; the bit path needs no gather (NEON and wasm have none) and is
+// the one measured in docs/passes/quantization.md.
+
+// fp8Lanes is the vector width of the decoder, in fp8 codes: one 128-bit
+// load, four 128-bit (two AVX2, one AVX-512) float vectors.
+const fp8Lanes = 16
+
+// fp8Bits describes a format for the decoder: mantissa bits, bias, and the
+// format's special codes.
+type fp8Bits struct {
+	man, bias int64
+	hasInf    bool // E5M2: magnitude 0x7c is Inf, 0x7d..0x7f NaN
+	fnuz      bool // 0x80 is the only NaN, no -0; else (E4M3FN) 0x7f is NaN
+}
+
+// fp8BitsOf returns the decoder's description of format dt.
+func fp8BitsOf(dt ir.DType) fp8Bits {
+	switch dt {
+	case ir.Float8E4M3FN:
+		return fp8Bits{man: 3, bias: 7}
+	case ir.Float8E4M3FNUZ:
+		return fp8Bits{man: 3, bias: 8, fnuz: true}
+	case ir.Float8E5M2:
+		return fp8Bits{man: 2, bias: 15, hasInf: true}
+	}
+	return fp8Bits{man: 2, bias: 16, fnuz: true} // Float8E5M2FNUZ
+}
+
+// splatI32 is the i32 constant v, or a vector of it when t is a vector type.
+func splatI32(t types.Type, v int64) value.Value {
+	if vt, ok := t.(*types.VectorType); ok {
+		c := constant.NewInt(types.I32, v)
+		elems := make([]constant.Constant, vt.Len)
+		for i := range elems {
+			elems[i] = c
+		}
+		return constant.NewVector(vt, elems...)
+	}
+	return constant.NewInt(types.I32, v)
+}
+
+// splatF32 is the float constant v, or a vector of it for a vector type t.
+func splatF32(t types.Type, v float64) value.Value {
+	if vt, ok := t.(*types.VectorType); ok {
+		c := constant.NewFloat(types.Float, v)
+		elems := make([]constant.Constant, vt.Len)
+		for i := range elems {
+			elems[i] = c
+		}
+		return constant.NewVector(vt, elems...)
+	}
+	return constant.NewFloat(types.Float, v)
+}
+
+// fp8DecodeBits decodes fp8 codes v (i8 or a vector of i8) of format dt to
+// float (or a vector of floats) exactly, as ir.FP8ToFloat32 does: NaN codes
+// give the quiet NaN with the code's sign (0x7fc00000 for the FNUZ NaN).
+func (k *kernel) fp8DecodeBits(v value.Value, dt ir.DType) value.Value {
+	f := fp8BitsOf(dt)
+	it, ft := types.Type(types.I32), types.Type(types.Float)
+	if vt, ok := v.Type().(*types.VectorType); ok {
+		it, ft = types.NewVector(vt.Len, types.I32), types.NewVector(vt.Len, types.Float)
+	}
+	c := func(x int64) value.Value { return splatI32(it, x) }
+	w := k.b.NewZExt(v, it)
+	mag := k.b.NewAnd(w, c(0x7f))
+	sign := k.b.NewShl(k.b.NewAnd(w, c(0x80)), c(24))
+	normal := k.b.NewAdd(k.b.NewShl(mag, c(23-f.man)), c((127-f.bias)<<23))
+	sub := k.b.NewBitCast(k.b.NewFMul(k.b.NewUIToFP(mag, ft), splatF32(ft, math.Ldexp(1, int(1-f.bias-f.man)))), it)
+	isSub := k.b.NewICmp(enum.IPredULT, mag, c(1<<f.man))
+	var bits value.Value = k.b.NewSelect(isSub, sub, normal)
+	switch {
+	case f.hasInf:
+		// 0x7c: Inf; 0x7d..0x7f: NaN (quiet bit set).
+		special := k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, mag, c(0x7c)), c(0x7f800000), c(0x7fc00000))
+		bits = k.b.NewSelect(k.b.NewICmp(enum.IPredUGE, mag, c(0x7c)), special, bits)
+	case !f.fnuz:
+		bits = k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, mag, c(0x7f)), c(0x7fc00000), bits)
+	}
+	bits = k.b.NewOr(bits, sign)
+	if f.fnuz {
+		bits = k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, w, c(0x80)), c(0x7fc00000), bits)
+	}
+	return k.b.NewBitCast(bits, ft)
+}
+
+// fp8DequantizeKernel is DequantizeLinear with an fp8 input: (x - zp) *
+// scale in float32. With a float32 scale per tensor or per axis it is
+// vectorized, fp8Lanes codes at a time along the innermost run that shares
+// one scale (or, with the axis last, along the axis with a vector of
+// scales); other scale types, blocked scales and the remainders go one
+// element at a time through the same decoder.
+func (k *kernel) fp8DequantizeKernel(x, scale, zp, out *buf) error {
+	pidx, err := k.quantParam(x, scale)
+	if err != nil {
+		return err
+	}
+	// rows × run elements; mode perRow: one scale per row (per tensor, or
+	// axis not last); perLane: the axis is the last dim, lane j uses scale
+	// j of the row.
+	perTensor := scale.len() == 1 && len(scale.shape) <= 1
+	axis := int(k.n.AttrInt("axis", 1))
+	if axis < 0 {
+		axis += len(x.shape)
+	}
+	blocked := !perTensor && k.n.AttrInt("block_size", 0) > 0
+	if blocked || scale.dt != ir.Float32 || len(x.shape) == 0 {
+		k.fp8DequantizeScalar(x, scale, zp, out, pidx)
+		return nil
+	}
+	var rows, run, channels int64 = 1, x.len(), 1
+	perLane := false
+	if !perTensor {
+		channels = x.shape[axis]
+		run = ir.NumElements(x.shape[axis+1:])
+		rows = x.len() / run
+		if run == 1 {
+			perLane, rows, run = true, x.len()/channels, channels
+		}
+	}
+	vt := types.NewVector(fp8Lanes, types.I8)
+	ft := types.NewVector(fp8Lanes, types.Float)
+	loadScale := func(i value.Value) value.Value {
+		return k.b.NewFPTrunc(k.mxLoadF64(scale, i), types.Float)
+	}
+	k.loop(rows, func(r value.Value) {
+		base := k.b.NewMul(r, i64(run))
+		var s, z value.Value
+		if !perLane {
+			ch := value.Value(i64(0))
+			if !perTensor {
+				ch = k.b.NewSRem(r, i64(channels))
+			}
+			s = loadScale(ch)
+			if zp != nil {
+				z = k.fp8DecodeBits(k.load(zp, ch), zp.dt)
+			}
+		}
+		vecs := run / fp8Lanes
+		k.loop(vecs, func(j value.Value) {
+			off := k.b.NewMul(j, i64(fp8Lanes))
+			i := k.b.NewAdd(base, off)
+			ld := k.b.NewLoad(vt, k.b.NewBitCast(k.elemPtr(x, i), types.NewPointer(vt)))
+			ld.Align = 1
+			d := k.fp8DecodeBits(ld, x.dt)
+			var sv, zv value.Value
+			if perLane {
+				l := k.b.NewLoad(ft, k.b.NewBitCast(k.elemPtr(scale, off), types.NewPointer(ft)))
+				l.Align = 4
+				sv = l
+				if zp != nil {
+					zl := k.b.NewLoad(vt, k.b.NewBitCast(k.elemPtr(zp, off), types.NewPointer(vt)))
+					zl.Align = 1
+					zv = k.fp8DecodeBits(zl, zp.dt)
+				}
+			} else {
+				sv = k.splatVec(s, ft)
+				if z != nil {
+					zv = k.splatVec(z, ft)
+				}
+			}
+			if zv != nil {
+				d = k.b.NewFSub(d, zv)
+			}
+			st := k.b.NewStore(k.b.NewFMul(d, sv), k.b.NewBitCast(k.elemPtr(out, i), types.NewPointer(ft)))
+			st.Align = 4
+		})
+		for t := vecs * fp8Lanes; t < run; t++ {
+			i := k.b.NewAdd(base, i64(t))
+			d := k.fp8DecodeBits(k.load(x, i), x.dt)
+			ss, zz := s, z
+			if perLane {
+				ss = loadScale(i64(t))
+				if zp != nil {
+					zz = k.fp8DecodeBits(k.load(zp, i64(t)), zp.dt)
+				}
+			}
+			if zz != nil {
+				d = k.b.NewFSub(d, zz)
+			}
+			k.store(out, i, k.b.NewFMul(d, ss))
+		}
+	})
+	return nil
+}
+
+// splatVec broadcasts the scalar x to vector type t.
+func (k *kernel) splatVec(x value.Value, t *types.VectorType) value.Value {
+	ins := k.b.NewInsertElement(constant.NewUndef(t), x, i64(0))
+	return k.b.NewShuffleVector(ins, constant.NewUndef(t), constant.NewZeroInitializer(types.NewVector(t.Len, types.I32)))
+}
+
+// fp8DequantizeScalar is the element-at-a-time DequantizeLinear for fp8
+// inputs with any scale layout quantParam accepts (blocked included).
+func (k *kernel) fp8DequantizeScalar(x, scale, zp, out *buf, pidx func([]value.Value) value.Value) {
+	xs := strides(x.shape)
+	k.loopNest(x.shape, func(c []value.Value) {
+		i := k.linear(c, xs, 0)
+		p := pidx(c)
+		d := k.fp8DecodeBits(k.load(x, i), x.dt)
+		if zp != nil {
+			d = k.b.NewFSub(d, k.fp8DecodeBits(k.load(zp, p), zp.dt))
+		}
+		if scale.dt == ir.Float64 {
+			k.mxStoreF64(out, i, k.b.NewFMul(k.b.NewFPExt(d, types.Double), k.load(scale, p)))
+			return
+		}
+		k.store(out, i, k.b.NewFMul(d, k.b.NewFPTrunc(k.mxLoadF64(scale, p), types.Float)))
+	})
+}
+
+// fp8QuantizeKernel is QuantizeLinear to an fp8 type: x / scale divided in
+// float32 (half precision for f16/bf16 inputs, double for f64), plus the
+// decoded zero point, then rounded to nearest even and saturated as the
+// saturate attribute says (fp8Encode), as interp's quantizeLinearKernel.
+func (k *kernel) fp8QuantizeKernel(x, scale, zp, out *buf) error {
+	pidx, err := k.quantParam(x, scale)
+	if err != nil {
+		return err
+	}
+	saturate := k.n.AttrInt("saturate", 1) != 0
+	xs := strides(x.shape)
+	k.loopNest(x.shape, func(c []value.Value) {
+		i := k.linear(c, xs, 0)
+		p := pidx(c)
+		var q value.Value
+		if x.dt == ir.Float64 {
+			q = k.b.NewFDiv(k.load(x, i), k.mxLoadF64(scale, p))
+		} else {
+			xv := k.load(x, i)
+			if x.dt == ir.Int32 {
+				xv = k.b.NewSIToFP(xv, types.Float)
+			}
+			f := value.Value(k.b.NewFDiv(xv, k.b.NewFPTrunc(k.mxLoadF64(scale, p), types.Float)))
+			if x.dt == ir.Float16 || x.dt == ir.BFloat16 {
+				f = k.widen(k.narrow(f, x.dt), x.dt)
+			}
+			q = k.b.NewFPExt(f, types.Double)
+		}
+		if zp != nil {
+			q = k.b.NewFAdd(q, k.b.NewFPExt(k.fp8DecodeBits(k.load(zp, p), zp.dt), types.Double))
+		}
+		k.b.NewStore(k.fp8Encode(k.b.NewFPTrunc(q, types.Float), out.dt, saturate), k.elemPtr(out, i))
+	})
+	return nil
+}
