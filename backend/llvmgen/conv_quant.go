@@ -394,14 +394,150 @@ func (k *kernel) fillI32(p value.Value, lo, hi int64, v value.Value) {
 
 // qdepthwise is a quantized convolution with one input channel per group
 // (depthwise; output channel m reads input channel m/mg), with runtime or
-// constant weights: per output row, an int32 row in scratch starts at the
-// bias and each kernel tap adds (x - x_zp) * (w - w_zp[m]) over the output
-// columns whose input is inside the image (the padding adds nothing), a
-// loop opt vectorizes over the output width; a second vectorized loop
-// stores the row as int32 or requantized (mult gives channel m's
-// multiplier; nil for ConvInteger).
+// constant weights, vectorized over the output width like the fp32
+// depthwise kernel: per output row the KH input rows are clamped into the
+// image with their taps' weights zeroed when the row is in the padding; the
+// interior columns (every tap inside the row) are computed in vectors of
+// int32 accumulators, (x - x_zp) * (w - w_zp[m]) per tap from a vector load
+// of the input bytes (strided loads take every s-th byte of a wider load),
+// then the bias and the requantization (mult gives channel m's multiplier;
+// nil for ConvInteger's int32 output) before one store; the border columns
+// use the same code one lane wide with only their valid taps.
 func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult func(m value.Value) value.Value) {
 	g = g.as2D()
+	mg := g.mg()
+	KH, KW := g.kern[0], g.kern[1]
+	H, W := g.in[0], g.in[1]
+	OH, OW := g.out[0], g.out[1]
+	sw, dw, pw := g.str[1], g.dil[1], g.padB[1]
+	clo, chi := int64(0), OW
+	for kw := int64(0); kw < KW; kw++ {
+		lo, hi := validRange(OW, W, sw, pw, kw, dw)
+		clo, chi = max(clo, lo), min(chi, hi)
+	}
+	if chi < clo {
+		clo, chi = 0, 0
+	}
+	if clo+OW-chi > 32 {
+		k.qdepthwiseRows(g, x, xzp, w, wzp, bias, yzp, y, mult)
+		return
+	}
+	vl := int64(k.e.cfg.VectorBits / 32)
+	xz := k.zpAt(xzp, i64(0))
+	var zy value.Value
+	if yzp != nil {
+		zy = k.zpAt(yzp, i64(0))
+	}
+	ext := func(v value.Value, n int64) value.Value {
+		if x.dt == ir.Int8 {
+			return k.b.NewSExt(v, ivec(n, types.I32))
+		}
+		return k.b.NewZExt(v, ivec(n, types.I32))
+	}
+	k.loop(g.n*g.m, func(nm value.Value) {
+		n := k.b.NewUDiv(nm, i64(g.m))
+		m := k.b.NewURem(nm, i64(g.m))
+		xc := k.gepElem(x.ptr, x.dt, k.b.NewMul(k.b.NewAdd(k.b.NewMul(n, i64(g.c)), k.b.NewUDiv(m, i64(mg))), i64(H*W)))
+		wz := k.zpAt(wzp, perChannel(wzp, m))
+		wts := make([]value.Value, KH*KW)
+		for i := range wts {
+			wi := k.b.NewAdd(k.b.NewMul(m, i64(KH*KW)), i64(int64(i)))
+			wts[i] = k.b.NewSub(k.toI32(k.load(w, wi), w.dt), wz)
+		}
+		var b0 value.Value = i32(0)
+		if bias != nil {
+			b0 = k.load(bias, m)
+		}
+		var mul value.Value
+		if mult != nil {
+			mul = k.b.NewFPExt(mult(m), types.Double)
+		}
+		k.loop(OH, func(oh value.Value) {
+			yrow := k.b.NewMul(k.b.NewAdd(k.b.NewMul(nm, i64(OH)), oh), i64(OW))
+			rows := make([]value.Value, KH)
+			wk := make([]value.Value, KH*KW)
+			for kh := int64(0); kh < KH; kh++ {
+				ih := k.b.NewAdd(k.b.NewMul(oh, i64(g.str[0])), i64(kh*g.dil[0]-g.padB[0]))
+				ok := k.b.NewICmp(enum.IPredULT, ih, i64(H))
+				rows[kh] = k.gepElem(xc, x.dt, k.b.NewMul(k.b.NewSelect(ok, ih, i64(0)), i64(W)))
+				for kw := int64(0); kw < KW; kw++ {
+					wk[kh*KW+kw] = k.b.NewSelect(ok, wts[kh*KW+kw], i32(0))
+				}
+			}
+			// chunk computes columns [o, o+v) with the taps valid says.
+			chunk := func(o value.Value, v int64, valid func(kw int64) bool) {
+				acc := k.splatN(b0, v, types.I32)
+				zx := k.splatN(xz, v, types.I32)
+				for kh := int64(0); kh < KH; kh++ {
+					for kw := int64(0); kw < KW; kw++ {
+						if !valid(kw) {
+							continue
+						}
+						iw := k.b.NewAdd(k.b.NewMul(o, i64(sw)), i64(kw*dw-pw))
+						p := k.b.NewGetElementPtr(types.I8, rows[kh], iw)
+						span := (v-1)*sw + 1
+						xv := k.loadAligned1(ivec(span, types.I8), p)
+						if span != v {
+							lanes := make([]constant.Constant, v)
+							for l := range lanes {
+								lanes[l] = i32(int64(l) * sw)
+							}
+							xv = k.b.NewShuffleVector(xv, constant.NewUndef(ivec(span, types.I8)), constant.NewVector(ivec(v, types.I32), lanes...))
+						}
+						xs := k.b.NewSub(ext(xv, v), zx)
+						acc = k.b.NewAdd(acc, k.b.NewMul(xs, k.splatN(wk[kh*KW+kw], v, types.I32)))
+					}
+				}
+				yp := k.gepElem(y.ptr, y.dt, k.b.NewAdd(yrow, o))
+				if mult == nil {
+					k.storeAligned1(acc, yp)
+					return
+				}
+				k.storeAligned1(k.qRequant(acc, k.splatN(mul, v, types.Double), zy, v, y.dt), yp)
+			}
+			all := func(int64) bool { return true }
+			border := func(o int64) {
+				chunk(i64(o), 1, func(kw int64) bool {
+					iw := o*sw + kw*dw - pw
+					return iw >= 0 && iw < W
+				})
+			}
+			for o := int64(0); o < clo; o++ {
+				border(o)
+			}
+			span := chi - clo
+			if nv := span / vl; nv > 0 {
+				k.loop(nv, func(i value.Value) { chunk(k.b.NewAdd(k.b.NewMul(i, i64(vl)), i64(clo)), vl, all) })
+			}
+			if rest := span % vl; rest > 0 {
+				k.loop(rest, func(i value.Value) { chunk(k.b.NewAdd(i, i64(chi-rest)), 1, all) })
+			}
+			for o := max(chi, clo); o < OW; o++ {
+				border(o)
+			}
+		})
+	})
+}
+
+// loadAligned1 loads a value of type t from p (any pointer) with align 1.
+func (k *kernel) loadAligned1(t types.Type, p value.Value) value.Value {
+	ld := k.b.NewLoad(t, k.b.NewBitCast(p, types.NewPointer(t)))
+	ld.Align = 1
+	return ld
+}
+
+// storeAligned1 stores x at p (any pointer, cast to x's type) with align 1.
+func (k *kernel) storeAligned1(x, p value.Value) {
+	st := k.b.NewStore(x, k.b.NewBitCast(p, types.NewPointer(x.Type())))
+	st.Align = 1
+}
+
+// qdepthwiseRows is qdepthwise for shapes with many border columns (large
+// strides, kernels or pads): per output row, an int32 row in scratch starts
+// at the bias and each kernel tap adds (x - x_zp) * (w - w_zp[m]) over the
+// output columns whose input is inside the image (the padding adds
+// nothing); a second loop stores the row as int32 or requantized.
+func (k *kernel) qdepthwiseRows(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult func(m value.Value) value.Value) {
 	mg := g.mg()
 	KH, KW := g.kern[0], g.kern[1]
 	H, W := g.in[0], g.in[1]

@@ -343,17 +343,6 @@ func (k *kernel) qDot(path qgemmPath, pAct bool, acc, pv, qs value.Value) value.
 func (k *kernel) qStoreTile(u qukKey, acc []value.Value, pc, padd, pmul, pz value.Value) {
 	path := u.path
 	vw := path.vw
-	var yzpD value.Value
-	var lo, hi value.Value
-	if u.out != ir.Int32 {
-		yzpD = k.splatN(k.b.NewSIToFP(pz, types.Double), vw, types.Double)
-		l, h := 0.0, 255.0
-		if u.out == ir.Int8 {
-			l, h = -128, 127
-		}
-		lo = k.splatN(constant.NewFloat(types.Double, l), vw, types.Double)
-		hi = k.splatN(constant.NewFloat(types.Double, h), vw, types.Double)
-	}
 	cI32 := k.b.NewBitCast(pc, types.NewPointer(types.I32))
 	for r := int64(0); r < u.mr; r++ {
 		var rowAdd, rowMul value.Value
@@ -391,15 +380,29 @@ func (k *kernel) qStoreTile(u qukKey, acc []value.Value, pc, padd, pmul, pz valu
 				k.qStoreLanes(x, types.I32, cI32, off, vw, u.last, v == u.nvec-1)
 				continue
 			}
-			var d value.Value = k.b.NewFMul(k.b.NewSIToFP(x, ivec(vw, types.Double)), mul)
-			d = k.b.NewCall(k.e.intrinsic(fmt.Sprintf("llvm.rint.v%df64", vw), ivec(vw, types.Double), ivec(vw, types.Double)), d)
-			d = k.b.NewFAdd(d, yzpD)
-			d = k.b.NewSelect(k.b.NewFCmp(enum.FPredOLT, d, lo), lo, d)
-			d = k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, d, hi), hi, d)
-			q := k.b.NewTrunc(k.b.NewFPToSI(d, ivec(vw, types.I32)), ivec(vw, types.I8))
-			k.qStoreLanes(q, types.I8, pc, off, vw, u.last, v == u.nvec-1)
+			k.qStoreLanes(k.qRequant(x, mul, pz, vw, u.out), types.I8, pc, off, vw, u.last, v == u.nvec-1)
 		}
 	}
+}
+
+// qRequant requantizes the n int32 lanes x exactly like the interpreter:
+// double(x) * mul (n doubles), rounded half to even (llvm.nearbyint: wasm
+// has f64x2.nearest for it and not for llvm.rint), + yzp (an
+// i32), clamped to dt's range (u8 or i8), as n bytes.
+func (k *kernel) qRequant(x, mul, yzp value.Value, n int64, dt ir.DType) value.Value {
+	dv := ivec(n, types.Double)
+	l, h := 0.0, 255.0
+	if dt == ir.Int8 {
+		l, h = -128, 127
+	}
+	lo := k.splatN(constant.NewFloat(types.Double, l), n, types.Double)
+	hi := k.splatN(constant.NewFloat(types.Double, h), n, types.Double)
+	var d value.Value = k.b.NewFMul(k.b.NewSIToFP(x, dv), mul)
+	d = k.b.NewCall(k.e.intrinsic(fmt.Sprintf("llvm.nearbyint.v%df64", n), dv, dv), d)
+	d = k.b.NewFAdd(d, k.splatN(k.b.NewSIToFP(yzp, types.Double), n, types.Double))
+	d = k.b.NewSelect(k.b.NewFCmp(enum.FPredOLT, d, lo), lo, d)
+	d = k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, d, hi), hi, d)
+	return k.b.NewTrunc(k.b.NewFPToSI(d, ivec(n, types.I32)), ivec(n, types.I8))
 }
 
 // foldPairs adds the even and odd lanes of a 2*vw-lane accumulator.

@@ -215,7 +215,8 @@ func qCheck(t *testing.T, q *qGraph) {
 // asymmetric padding, groups, 1-D, per-tensor and per-channel scales and
 // zero points, u8 and i8 activations, weights and outputs, and u8 weights
 // whose zero point leaves them outside int8 (the scalar kernel on the byte
-// paths), and depthwise shapes with one and two outputs per channel.
+// paths), and depthwise shapes with one and two outputs per channel,
+// strides, interiors wider than a vector and many border columns.
 func TestQuantConv(t *testing.T) {
 	q := newQGraph(1)
 	u8, i8, i32 := ir.Uint8, ir.Int8, ir.Int32
@@ -233,6 +234,9 @@ func TestQuantConv(t *testing.T) {
 		{xdt: u8, wdt: i8, ydt: u8, xs: []int64{1, 8, 10, 12}, ws: []int64{8, 1, 3, 3}, attrs: "group=8, pads=[1, 1, 1, 1]", perChannel: true, bias: true, xzp: 128},
 		{xdt: i8, wdt: i8, ydt: i8, xs: []int64{2, 4, 9, 11}, ws: []int64{8, 1, 3, 3}, attrs: "group=4, strides=[2, 2], pads=[0, 1, 1, 2]", bias: true, xzp: -1},
 		{xdt: u8, wdt: u8, ydt: i32, xs: []int64{1, 6, 7, 7}, ws: []int64{6, 1, 5, 5}, attrs: "group=6, pads=[2, 2, 2, 2]", perChannel: true, xzp: 9, wzp: 120},
+		{xdt: u8, wdt: i8, ydt: u8, xs: []int64{1, 16, 6, 37}, ws: []int64{16, 1, 3, 3}, attrs: "group=16, pads=[1, 1, 1, 1]", perChannel: true, bias: true, xzp: 3},
+		{xdt: i8, wdt: i8, ydt: u8, xs: []int64{1, 8, 7, 40}, ws: []int64{8, 1, 3, 3}, attrs: "group=8, strides=[2, 2], pads=[1, 1, 1, 1]", bias: true, xzp: 5},
+		{xdt: u8, wdt: i8, ydt: i8, xs: []int64{1, 2, 3, 40}, ws: []int64{2, 1, 1, 3}, attrs: "group=2, pads=[0, 17, 0, 17]", perChannel: true, xzp: 200},
 	} {
 		q.addConv(c)
 	}
