@@ -69,6 +69,14 @@ func Quantize(g *ir.Graph, opts QuantizeOptions) (rep *QuantizeReport, err error
 	if err != nil {
 		return nil, err
 	}
+	// The float weights the quantized ones replace are dead now.
+	dce, err := passes.ParsePipeline("dce")
+	if err != nil {
+		return nil, err
+	}
+	if err := passes.Run(g, dce, passes.Options{}); err != nil {
+		return nil, err
+	}
 	rep = &QuantizeReport{Report: qr, Pipeline: p.String()}
 	if float == nil {
 		return rep, nil

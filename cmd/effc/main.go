@@ -4,6 +4,7 @@
 //	effc inspect MODEL.onnx [--json]            summarize a model
 //	effc ir MODEL.onnx [--passes LIST] ...      print the IR after a pass pipeline
 //	effc prune MODEL.onnx -o OUT.onnx ...       remove zero-invariant groups, write a smaller ONNX model
+//	effc quantize MODEL.onnx -o OUT.onnx ...    INT8 post-training quantization, written as QDQ ONNX
 //	effc compile MODEL.onnx --target T ...      compile a model for x86_64, arm64 or wasm32
 //	effc run MODEL.onnx --input FILE ...        run a model on the interpreter (or --target T compiled)
 //	effc bench MODEL.onnx --target T ...        time a compiled model; --peak measures the FMA peak
@@ -52,7 +53,7 @@ func usagef(format string, args ...any) error {
 }
 
 // commands lists the subcommands in the order 'effc help' shows them.
-var commands = []*command{inspectCmd, irCmd, pruneCmd, compileCmd, runCmd, benchCmd, opsCmd, targetsCmd, versionCmd}
+var commands = []*command{inspectCmd, irCmd, pruneCmd, quantizeCmd, compileCmd, runCmd, benchCmd, opsCmd, targetsCmd, versionCmd}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/effc/effc"
+	"github.com/effc/effc/frontend"
+	"github.com/effc/effc/ir"
+	"github.com/effc/effc/quant"
+)
+
+// quantizeCmd is `effc quantize`.
+var quantizeCmd = &command{
+	name:    "quantize",
+	summary: "quantize a model to INT8 (calibrated post-training) and write it as QDQ ONNX",
+	usage: "quantize MODEL.onnx -o OUT.onnx [--quantize int8] [--calib FILE.npy|DIR] [--calib-samples N] [--calib-method M] " +
+		"[--calib-percentile P] [--keep-float LAYER,...] [--act uint8|int8] [--json]",
+	about: `Quantize folds BatchNormalization, calibrates the model on --calib inputs
+through the reference interpreter, and rewrites every Conv, Gemm and MatMul
+with constant weights to INT8 in ONNX QDQ form: int8 weights symmetric per
+output channel, activations asymmetric per tensor (uint8, or int8 with
+--act int8) from the calibrated ranges, int32 biases. It writes a model
+ONNX Runtime runs; 'effc compile' fuses its QDQ patterns into integer
+kernels. It prints per layer the scales and zero points and the SQNR of the
+output against float on the calibration inputs, the ops left in float and
+why, the weight bytes, and the model's error and top-1 agreement; --json
+prints the report as JSON. Without --calib only the weights are quantized
+(activations have no known range). docs/passes/quantization.md explains
+the scheme and the report.`,
+	examples: []string{
+		"effc quantize testdata/digits/digits.onnx --calib testdata/digits/test_x.npy -o digits-int8.onnx",
+		"effc quantize model.onnx --calib calib/ --calib-method entropy --keep-float conv1 -o model-int8.onnx",
+	},
+	flags: func(fs *flag.FlagSet) func(*env, []string) error {
+		out := fs.String("o", "", "write the quantized model to `OUT.onnx` (required)")
+		qf := addQuantFlags(fs, quant.SchemeInt8)
+		asJSON := fs.Bool("json", false, "print the report as JSON")
+		return func(e *env, args []string) error {
+			path, err := oneModel(args)
+			if err != nil {
+				return err
+			}
+			if *out == "" {
+				return usagef("quantize: -o OUT.onnx is required")
+			}
+			g, err := effc.Load(path)
+			if err != nil {
+				return err
+			}
+			rep, err := qf.quantize(g, "")
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if err := frontend.Save(g, *out); err != nil {
+				return err
+			}
+			if *asJSON {
+				enc := json.NewEncoder(e.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printQuantizeReport(e.stdout, rep)
+			fmt.Fprintf(e.stdout, "wrote %s\n", *out)
+			return nil
+		}
+	},
+}
+
+// quantFlags are --quantize and its calibration flags, on 'effc quantize'
+// and (through apply) on compile, run and bench.
+type quantFlags struct {
+	scheme     *string
+	calib      *calibFlags
+	method     *string
+	percentile *float64
+	keep       *string
+	act        *string
+}
+
+// addQuantFlags declares the flags; scheme is --quantize's default.
+func addQuantFlags(fs *flag.FlagSet, scheme string) *quantFlags {
+	return &quantFlags{
+		scheme: fs.String("quantize", scheme, "quantization `SCHEME`: int8 (fp8-e4m3 and fp8-e5m2 are not yet available)"),
+		calib:  addCalibFlags(fs),
+		method: fs.String("calib-method", quant.Percentile.String(), "how activation ranges come from calibration: `METHOD` minmax, percentile or entropy"),
+		percentile: fs.Float64("calib-percentile", quant.DefaultPercentile,
+			"the percentile `P` the percentile method keeps"),
+		keep: fs.String("keep-float", "", "comma-separated `LAYERS` (node names) to leave in float; the report suggests the worst"),
+		act:  fs.String("act", "", "activation type `T`: uint8 or int8 (default: int8 for arm64, uint8 otherwise)"),
+	}
+}
+
+// options parses the flags for a model compiled for targetName ("" when
+// not compiling); ok is false when --quantize was not given.
+func (q *quantFlags) options(g *ir.Graph, targetName string) (opts effc.QuantizeOptions, ok bool, err error) {
+	if *q.scheme == "" {
+		return opts, false, nil
+	}
+	opts.Scheme = *q.scheme
+	method, err := quant.ParseMethod(*q.method)
+	if err != nil {
+		return opts, false, usagef("--calib-method: %v", err)
+	}
+	opts.Range = quant.RangeOptions{Method: method, Percentile: *q.percentile}
+	if *q.keep != "" {
+		opts.KeepFloat = strings.Split(*q.keep, ",")
+	}
+	if opts.ActDType, err = actDType(*q.act, targetName); err != nil {
+		return opts, false, err
+	}
+	opts.Calib, err = q.calib.load(g)
+	return opts, true, err
+}
+
+// actDType picks the activation type: --act, else what the target's int8
+// dot product multiplies without a correction (Arm sdot: s8·s8; x86
+// vpdpbusd: u8·s8; wasm widens either).
+func actDType(flagValue, targetName string) (ir.DType, error) {
+	switch flagValue {
+	case "uint8":
+		return ir.Uint8, nil
+	case "int8":
+		return ir.Int8, nil
+	case "":
+		if strings.HasPrefix(targetName, "arm64") {
+			return ir.Int8, nil
+		}
+		return ir.Uint8, nil
+	}
+	return ir.Undefined, usagef("--act %s: want uint8 or int8", flagValue)
+}
+
+// quantize quantizes g as the flags say, for targetName ("" when not
+// compiling); it returns nil when --quantize was not given.
+func (q *quantFlags) quantize(g *ir.Graph, targetName string) (*effc.QuantizeReport, error) {
+	opts, ok, err := q.options(g, targetName)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return effc.Quantize(g, opts)
+}
+
+// apply quantizes g when --quantize was given, for compile, run and bench,
+// and prints the report to w.
+func (q *quantFlags) apply(w io.Writer, g *ir.Graph, targetName string) error {
+	rep, err := q.quantize(g, targetName)
+	if err != nil || rep == nil {
+		return err
+	}
+	printQuantizeReport(w, rep)
+	return nil
+}
+
+// printQuantizeReport writes the per-layer table, the float ops and the
+// totals.
+func printQuantizeReport(w io.Writer, rep *effc.QuantizeReport) {
+	r := rep.Report
+	if r.WeightsOnly {
+		fmt.Fprintf(w, "no calibration data (--calib): weights-only quantization, int8 per output channel; activations stay float\n")
+	} else {
+		fmt.Fprintf(w, "%s: weights int8 symmetric per channel, activations %s asymmetric per tensor, %s calibration on %d samples\n",
+			r.Scheme, r.Activations, r.Method, r.Samples)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "layer\top\tinput scale/zp\toutput scale/zp\tweight scales\tSQNR dB\trel error\n")
+	for _, l := range r.Layers {
+		op := l.Op
+		if l.Activation != "" {
+			op += "+" + l.Activation
+		}
+		sqnr, rel := "-", "-"
+		if l.Measured {
+			sqnr, rel = fmt.Sprintf("%.1f", l.SQNR), fmt.Sprintf("%.2g", l.RelErr)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Node, op, affine(l.Input), affine(l.Output),
+			weightScales(l), sqnr, rel)
+	}
+	tw.Flush()
+	for _, f := range r.Float {
+		fmt.Fprintf(w, "float: %s (%s): %s\n", f.Node, f.Op, f.Reason)
+	}
+	fmt.Fprintf(w, "weight bytes %d → %d (%.2fx smaller); all constants %d → %d (scales, zero points and int32 biases included)\n",
+		r.WeightBytes.Before, r.WeightBytes.After, ratio(r.WeightBytes), r.ConstBytes.Before, r.ConstBytes.After)
+	if q := rep.Quality; q != nil {
+		fmt.Fprintf(w, "on %d calibration samples: max abs error %.3g, mean abs error %.3g, top-1 agreement %.2f%%\n",
+			q.Samples, q.MaxAbs, q.MeanAbs, 100*q.Top1)
+	}
+	switch {
+	case len(r.Suggest) > 0:
+		fmt.Fprintf(w, "worst layers (SQNR below %d dB): try --keep-float %s\n", quant.SuggestBelowDB, strings.Join(r.Suggest, ","))
+	case rep.Quality != nil:
+		fmt.Fprintf(w, "no layer's SQNR is below %d dB; nothing to keep in float\n", quant.SuggestBelowDB)
+	}
+}
+
+func affine(a *quant.Affine) string {
+	if a == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.4g/%d", a.Scale, a.ZeroPoint)
+}
+
+func weightScales(l quant.Layer) string {
+	if l.WeightScaleMax == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3g..%.3g", l.WeightScaleMin, l.WeightScaleMax)
+}
+
+func ratio(b quant.Bytes) float64 {
+	if b.After == 0 {
+		return 0
+	}
+	return float64(b.Before) / float64(b.After)
+}

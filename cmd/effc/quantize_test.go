@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/effc/effc/ir"
+)
+
+// TestQuantizeCommand runs 'effc quantize' on the digits model: the table,
+// the totals and the written QDQ model, which 'effc run' classifies like
+// the float model; --json; and weights-only mode without --calib.
+func TestQuantizeCommand(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "digits-int8.onnx")
+	text := mustRun(t, "quantize", digits, "--calib", digitsX, "--calib-samples", "50", "-o", out)
+	for _, want := range []string{
+		"int8: weights int8 symmetric per channel, activations u8 asymmetric per tensor, percentile calibration on 50 samples",
+		"/stem/stem.0/Conv", "Conv+Relu", "/fc/Gemm",
+		"float: /block1/Add (Add): effc has no integer kernel for Add",
+		"weight bytes 77632 → 19408 (4.00x smaller)",
+		"on 50 calibration samples",
+		"wrote " + out,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("quantize output lacks %q:\n%s", want, text)
+		}
+	}
+	correct, total := accuracy(t)
+	run := mustRun(t, "run", out, "--input", digitsX, "--labels", digitsY)
+	if !strings.Contains(run, "accuracy: ") {
+		t.Fatalf("run of the quantized model printed no accuracy:\n%s", run)
+	}
+	t.Logf("float %d/%d; int8: %s", correct, total, run[strings.Index(run, "accuracy: "):])
+
+	js := mustRun(t, "quantize", digits, "--calib", digitsX, "--calib-samples", "20", "--act", "int8",
+		"--calib-method", "minmax", "--keep-float", "/fc/Gemm", "--json", "-o", out)
+	var rep struct {
+		Activations string `json:"activations"`
+		Method      string `json:"calibration_method"`
+		Layers      []struct {
+			Node   string  `json:"node"`
+			SQNR   float64 `json:"sqnr_db"`
+			Output struct {
+				ZeroPoint int32 `json:"zero_point"`
+			} `json:"output"`
+		} `json:"layers"`
+		Quality *struct {
+			Top1 float64 `json:"top1_agreement"`
+		} `json:"quality"`
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatalf("--json: %v\n%s", err, js)
+	}
+	if rep.Activations != ir.Int8.String() || rep.Method != "minmax" || len(rep.Layers) != 6 || rep.Quality == nil {
+		t.Errorf("--json report: %+v", rep)
+	}
+	if rep.Layers[0].Output.ZeroPoint != -128 {
+		t.Errorf("int8 output of a Conv+Relu has zero point %d, want -128 (the ReLU clamp)", rep.Layers[0].Output.ZeroPoint)
+	}
+
+	wo := mustRun(t, "quantize", digits, "-o", out)
+	if !strings.Contains(wo, "no calibration data (--calib): weights-only quantization") {
+		t.Errorf("without --calib:\n%s", wo)
+	}
+
+	for _, args := range [][]string{
+		{"quantize", digits},
+		{"quantize", digits, "-o", out, "--act", "int4"},
+		{"quantize", digits, "-o", out, "--calib-method", "mse"},
+	} {
+		if code, _, errs := effcRun(t, args...); code != 2 {
+			t.Errorf("effc %s: exit %d, want 2 (usage); stderr %s", strings.Join(args, " "), code, errs)
+		}
+	}
+	if code, _, errs := effcRun(t, "quantize", digits, "-o", out, "--quantize", "fp8-e4m3"); code != 1 || !strings.Contains(errs, "not yet available") {
+		t.Errorf("--quantize fp8-e4m3: exit %d, stderr %s; want 1 and 'not yet available'", code, errs)
+	}
+}
