@@ -639,8 +639,11 @@ func measureLayers(g *ir.Graph) (map[*ir.Node]Layer, Totals) {
 // selectSalient adds to cand the least salient live channels of prunable
 // groups until opts.Ratio of the prunable cost is removed. Saliency is the
 // channel's parameter norm relative to its group's mean norm, divided by
-// the cost it saves relative to the mean cost: channels that are small for
-// their layer and expensive go first.
+// the square root of the cost it saves relative to the mean cost: channels
+// that are small for their layer go first, expensive ones sooner (the
+// square root keeps cost from outweighing the norm). A removed live channel
+// is folded like a dead one: as if its weight rows were zero, so its bias
+// (through BatchNormalization and activations) reaches the consumers.
 func (a *Analysis) selectSalient(opts Options, cand map[int]bool) {
 	cost := func(c *channel) float64 {
 		if opts.By == "params" {
@@ -682,7 +685,7 @@ func (a *Analysis) selectSalient(opts Options, cand map[int]bool) {
 			rel = c.norm / mean
 		}
 		cc := math.Max(cost(c), 1) / math.Max(meanCost, 1)
-		score[c] = rel / cc
+		score[c] = rel / math.Sqrt(cc)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return score[all[i]] < score[all[j]] })
 	for _, c := range all {

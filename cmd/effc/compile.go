@@ -81,7 +81,7 @@ byte-identical files. Compile prints each artifact with its size, the arena
 				return err
 			}
 			start := time.Now()
-			g, pipeline, err := pf.load(path)
+			g, pipeline, err := pf.load(e.stdout, path)
 			if err != nil {
 				return err
 			}
@@ -114,17 +114,19 @@ func addTargetFlags(fs *flag.FlagSet) targetFlags {
 	}
 }
 
-// prepareFlags are --shape, --batch and --passes.
+// prepareFlags are --shape, --batch, --passes and the compression flags
+// (--prune).
 type prepareFlags struct {
 	shapes stringList
 	batch  *int64
 	passes *string
+	prune  *pruneFlag
 	fs     *flag.FlagSet
 }
 
-// addPrepareFlags declares --shape, --batch and --passes on fs.
+// addPrepareFlags declares --shape, --batch, --passes and --prune on fs.
 func addPrepareFlags(fs *flag.FlagSet) *prepareFlags {
-	p := &prepareFlags{fs: fs}
+	p := &prepareFlags{fs: fs, prune: addPruneFlags(fs)}
 	fs.Var(&p.shapes, "shape", "bind input NAME's shape, e.g. image=1,1,8,8 (`NAME=D0,D1,...`, repeatable)")
 	p.batch = fs.Int64("batch", 0, "bind the symbolic batch dimension (dim 0 of the inputs) to `N`")
 	p.passes = fs.String("passes", passes.DefaultPipeline, "comma-separated `LIST` of passes and pipelines to run before compiling")
@@ -143,11 +145,15 @@ func (p *prepareFlags) options() (effc.PrepareOptions, error) {
 	if _, err := passes.ParsePipeline(*p.passes); err != nil {
 		return effc.PrepareOptions{}, usagef("--passes: %v", err)
 	}
+	if _, _, err := p.prune.options(); err != nil {
+		return effc.PrepareOptions{}, err
+	}
 	return effc.PrepareOptions{Shapes: bind, Batch: *p.batch, Pipeline: *p.passes, NoPasses: strings.TrimSpace(*p.passes) == ""}, nil
 }
 
-// load reads the model at path and prepares it for the backend.
-func (p *prepareFlags) load(path string) (*ir.Graph, string, error) {
+// load reads the model at path, compresses it as the flags say (printing
+// the report to w) and prepares it for the backend.
+func (p *prepareFlags) load(w io.Writer, path string) (*ir.Graph, string, error) {
 	opts, err := p.options()
 	if err != nil {
 		return nil, "", err
@@ -156,11 +162,19 @@ func (p *prepareFlags) load(path string) (*ir.Graph, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if err := p.compress(w, g); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
 	pipeline, err := effc.Prepare(g, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return g, pipeline, nil
+}
+
+// compress applies --prune to g, printing the report to w.
+func (p *prepareFlags) compress(w io.Writer, g *ir.Graph) error {
+	return p.prune.apply(w, g)
 }
 
 // parseEmit splits --emit; "" means the target's defaults (nil).

@@ -54,6 +54,7 @@ summary, preceded by a line naming the target and CPU.`,
 		labels := fs.String("labels", "", "integer labels `FILE.npy`: print top-1 accuracy of the first output")
 		tf := addTargetFlags(fs)
 		pipeline := fs.String("passes", passes.DefaultPipeline, "with --target: comma-separated `LIST` of passes and pipelines to run before compiling")
+		pr := addPruneFlags(fs)
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
 			if err != nil {
@@ -74,9 +75,15 @@ summary, preceded by a line naming the target and CPU.`,
 					return err
 				}
 			}
+			if _, _, err := pr.options(); err != nil {
+				return err
+			}
 			g, err := effc.Load(path)
 			if err != nil {
 				return err
+			}
+			if err := pr.apply(e.stdout, g); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
 			}
 			feeds, err := bindInputs(g, inputs)
 			if err != nil {
