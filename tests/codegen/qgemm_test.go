@@ -169,3 +169,54 @@ func TestInt8PatternsMatchKnownAssembly(t *testing.T) {
 		}
 	}
 }
+
+// depthwiseRe is what model.s must contain for the int8 depthwise kernel on
+// each target: int32 vector multiplies (it widens the bytes and multiplies
+// in int32 lanes).
+var depthwiseRe = map[string]*regexp.Regexp{
+	"x86_64": regexp.MustCompile(`\bvpmulld\s+%ymm`),
+	"arm64":  regexp.MustCompile(`\b(mul|mla)\s+v\d+\.4s`),
+	"wasm32": regexp.MustCompile(`\bi32x4\.mul\b`),
+}
+
+// TestInt8DepthwiseVectorized compiles a depthwise QLinearConv (runtime
+// weights) for each target and looks for int32 vector multiplies.
+func TestInt8DepthwiseVectorized(t *testing.T) {
+	src := `effir 1
+graph "qdw" opset{ai.onnx=21} {
+  input %x : u8[1,32,28,28]
+  input %w : i8[32,1,3,3]
+  const %xs : f32[] = 0.02
+  const %xz : u8[] = 128
+  const %ws : f32[] = 0.01
+  const %wz : i8[] = 0
+  const %ys : f32[] = 0.5
+  const %yz : u8[] = 0
+  %y : u8[1,32,28,28] = QLinearConv(%x, %xs, %xz, %w, %ws, %wz, %ys, %yz) {group=32, kernel_shape=[3, 3], pads=[1, 1, 1, 1]}  @conv
+  output %y
+}
+`
+	for _, tname := range []string{"x86_64", "arm64", "wasm32"} {
+		t.Run(tname, func(t *testing.T) {
+			g, err := ir.Parse([]byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := ir.InferShapes(g); err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "out")
+			if _, err := effc.Compile(g, tname, effc.CompileOptions{OutDir: dir, Emit: []string{backend.EmitAsm}}); err != nil {
+				t.Fatal(err)
+			}
+			asm, err := os.ReadFile(filepath.Join(dir, "model.s"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			re := depthwiseRe[tname]
+			if n := len(re.FindAllIndex(asm, -1)); n == 0 {
+				t.Errorf("depthwise QLinearConv for %s: model.s (%d bytes) has no match for %s: the kernel is not vectorized", tname, len(asm), re)
+			}
+		})
+	}
+}
