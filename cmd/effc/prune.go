@@ -48,7 +48,7 @@ docs/passes/otov2.md explains the groups, the modes and the report.`,
 				return err
 			}
 			if *out == "" {
-				return usagef("prune: -o OUT.onnx is required")
+				return usagef("-o OUT.onnx is required")
 			}
 			g, err := effc.Load(path)
 			if err != nil {

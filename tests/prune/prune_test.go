@@ -13,6 +13,7 @@ import (
 	"github.com/effc/effc"
 	"github.com/effc/effc/backend/engine"
 	"github.com/effc/effc/frontend"
+	"github.com/effc/effc/internal/npy"
 	"github.com/effc/effc/internal/ortrun"
 	"github.com/effc/effc/interp"
 	"github.com/effc/effc/ir"
@@ -179,4 +180,35 @@ func TestRatioPruningReportsError(t *testing.T) {
 	if rep.Quality.MaxAbs == 0 {
 		t.Fatalf("removing live channels left the outputs unchanged: %+v", rep.Quality)
 	}
+}
+
+// TestDigitsOTOInONNXRuntime: the pruned OTO-trained digits model runs in
+// ONNX Runtime with the original's outputs on the whole test split.
+func TestDigitsOTOInONNXRuntime(t *testing.T) {
+	ortrun.Require(t)
+	g, err := effc.Load("../../testdata/digits_oto/digits_oto.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := npy.Read("../../testdata/digits_oto/test_x.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*ir.Tensor{"image": x}
+	want, err := interp.Run(g, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := effc.Prune(g, effc.PruneOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "pruned.onnx")
+	if err := frontend.Save(g, path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ortrun.Run(context.Background(), path, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "ORT logits of the pruned digits_oto", got["logits"], want["logits"], 1e-4)
 }
