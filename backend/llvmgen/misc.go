@@ -10,7 +10,7 @@ var miscKernels = map[string]kernelFunc{
 	"SoftmaxCrossEntropyLoss":   foldOr(sceLossKernel),
 
 	"QuantizeLinear":        foldOr(quantizeLinearKernel),
-	"DequantizeLinear":      foldOr(dequantizeLinearKernel),
+	"DequantizeLinear":      dequantizeLinearKernel, // folds constants itself, except fp8 weights
 	"DynamicQuantizeLinear": foldOr(dynamicQuantizeLinearKernel),
 
 	"Resize":            resizeKernel,

@@ -128,10 +128,16 @@ func quantizeLinearKernel(k *kernel) error {
 
 // dequantizeLinearKernel: DequantizeLinear(x, x_scale, x_zero_point?):
 // (x - zp) * scale, multiplied in single precision unless the scale is f64.
+// With constant inputs the result is folded into read-only data
+// (staticKernel), except for fp8 x: an FP8 weight (quant.QuantizeFP8)
+// stays one byte per element and is decoded on every run.
 func dequantizeLinearKernel(k *kernel) error {
 	x, scale, zp, out := k.in[0], k.in[1], k.mxInput(2), k.out[0]
 	if x.dt.IsFP8() {
 		return k.fp8DequantizeKernel(x, scale, zp, out)
+	}
+	if k.allConst() {
+		return staticKernel(k)
 	}
 	if !x.dt.IsInt() {
 		return fmt.Errorf("input 0 has dtype %s; only integer and fp8 inputs are compiled", x.dt)

@@ -174,7 +174,9 @@ func TestDigitsWeightOnlyE4M3(t *testing.T) {
 	}
 	b32, b8 := bytesOf(fp32), bytesOf(q8)
 	t.Logf("artifact read-only data: float32 %d bytes, fp8 %d bytes (%.2fx)", b32, b8, float64(b32)/float64(b8))
-	if float64(b32)/float64(b8) < 3 {
+	// 4x on the weights; the float32 biases and per-channel scales (616
+	// bytes each on digits) and 64-byte alignment bring it to 3.88x.
+	if float64(b32)/float64(b8) < 3.8 {
 		t.Errorf("artifact read-only data %d bytes, float32 %d: want about 4x smaller", b8, b32)
 	}
 }
