@@ -109,6 +109,11 @@ func Analyze(g *ir.Graph) (*Analysis, error) {
 			c.bad = at.bad
 		}
 	}
+	stems := map[int][]string{}
+	for i := range t.atoms {
+		r := t.find(i)
+		stems[r] = append(stems[r], t.atoms[i].stem.Name)
+	}
 	macs := map[*ir.Node]int64{}
 	for _, n := range g.Nodes {
 		macs[n] = ir.MACs(n, nil)
@@ -116,15 +121,15 @@ func Analyze(g *ir.Graph) (*Analysis, error) {
 	groups := map[string]*Group{}
 	for _, r := range order {
 		c := a.roots[r]
-		stems := a.stems(c)
-		if c.bad == "" && hasDuplicates(stems) {
-			c.bad = "one channel of " + stems[0] + " is tied to another channel of the same node"
+		st := stems[r]
+		if c.bad == "" && hasDuplicates(st) {
+			c.bad = "one channel of " + st[0] + " is tied to another channel of the same node"
 		}
 		c.measure(macs)
-		key := strings.Join(dedupSorted(stems), ",") + "|" + memberKey(c)
+		key := strings.Join(dedupSorted(st), ",") + "|" + memberKey(c)
 		gr := groups[key]
 		if gr == nil {
-			gr = &Group{ID: len(a.Groups), Producers: dedupSorted(stems), Members: members(c)}
+			gr = &Group{ID: len(a.Groups), Producers: dedupSorted(st), Members: members(c)}
 			groups[key] = gr
 			a.Groups = append(a.Groups, gr)
 		}
@@ -135,17 +140,6 @@ func Analyze(g *ir.Graph) (*Analysis, error) {
 		gr.finish()
 	}
 	return a, nil
-}
-
-// stems lists the producer node names of c's atoms, in atom order.
-func (a *Analysis) stems(c *channel) []string {
-	var out []string
-	for i := range a.t.atoms {
-		if a.t.find(i) == c.root {
-			out = append(out, a.t.atoms[i].stem.Name)
-		}
-	}
-	return out
 }
 
 func hasDuplicates(s []string) bool {
