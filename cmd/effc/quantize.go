@@ -48,6 +48,9 @@ the scheme and the report.`,
 			if *out == "" {
 				return usagef("quantize: -o OUT.onnx is required")
 			}
+			if *qf.scheme == "" {
+				return usagef("quantize: --quantize must name a scheme (int8)")
+			}
 			g, err := effc.Load(path)
 			if err != nil {
 				return err
@@ -99,6 +102,9 @@ func addQuantFlags(fs *flag.FlagSet, scheme string) *quantFlags {
 // not compiling); ok is false when --quantize was not given.
 func (q *quantFlags) options(g *ir.Graph, targetName string) (opts effc.QuantizeOptions, ok bool, err error) {
 	if *q.scheme == "" {
+		if *q.calib.path != "" || *q.keep != "" || *q.act != "" {
+			return opts, false, usagef("--calib, --keep-float and --act apply to quantization; add --quantize int8")
+		}
 		return opts, false, nil
 	}
 	opts.Scheme = *q.scheme

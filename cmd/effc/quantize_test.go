@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"flag"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/effc/effc"
 	"github.com/effc/effc/ir"
 )
 
@@ -70,6 +74,7 @@ func TestQuantizeCommand(t *testing.T) {
 		{"quantize", digits},
 		{"quantize", digits, "-o", out, "--act", "int4"},
 		{"quantize", digits, "-o", out, "--calib-method", "mse"},
+		{"quantize", digits, "-o", out, "--quantize", ""},
 	} {
 		if code, _, errs := effcRun(t, args...); code != 2 {
 			t.Errorf("effc %s: exit %d, want 2 (usage); stderr %s", strings.Join(args, " "), code, errs)
@@ -77,5 +82,41 @@ func TestQuantizeCommand(t *testing.T) {
 	}
 	if code, _, errs := effcRun(t, "quantize", digits, "-o", out, "--quantize", "fp8-e4m3"); code != 1 || !strings.Contains(errs, "not yet available") {
 		t.Errorf("--quantize fp8-e4m3: exit %d, stderr %s; want 1 and 'not yet available'", code, errs)
+	}
+}
+
+// TestQuantFlagsApply checks the helper compile, run and bench use: nothing
+// without --quantize, a usage error for calibration flags alone, and int8
+// activations for an arm64 target.
+func TestQuantFlagsApply(t *testing.T) {
+	parse := func(args ...string) *quantFlags {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		qf := addQuantFlags(fs, "")
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return qf
+	}
+	g, err := effc.Load(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := parse().apply(&out, g, "x86_64"); err != nil || out.Len() > 0 {
+		t.Fatalf("without --quantize: error %v, output %q", err, out.String())
+	}
+	var ue *usageError
+	if err := parse("--calib", digitsX).apply(&out, g, "x86_64"); !errors.As(err, &ue) {
+		t.Errorf("--calib without --quantize: error %v, want a usage error", err)
+	}
+	if err := parse("--quantize", "int8", "--calib", digitsX, "--calib-samples", "10").apply(&out, g, "arm64"); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, n := range g.Nodes {
+		found = found || n.Op == "QuantizeLinear" && n.Outputs[0].Type.DType == ir.Int8
+	}
+	if !found || !strings.Contains(out.String(), "activations i8 asymmetric") {
+		t.Errorf("--quantize int8 for arm64: no i8 QuantizeLinear, or report %q", out.String())
 	}
 }
