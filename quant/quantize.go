@@ -212,7 +212,7 @@ func (r *rewriter) layer(n *ir.Node) (*ir.Node, string, error) {
 		}
 		ya = affineFor(yr, r.act)
 	}
-	n.Inputs[1] = r.dequantize(w.Name, cw.Q, cw.Scales, r.zeros(cw.Scales), cw.Axis)
+	n.Inputs[1] = r.dequantize(w.Name, cw.Q, cw.Scales, zeroPoints(len(cw.Scales)), cw.Axis)
 	if r.ranges == nil {
 		r.rep.Layers = append(r.rep.Layers, l)
 		return nil, "", nil
@@ -334,10 +334,10 @@ func (r *rewriter) dequantize(base string, q *ir.Tensor, scales []float32, zp *i
 	return out
 }
 
-// zeros is the int8 zero point of per-channel weights: ONNX Runtime's
-// quantizer writes one, and QLinearConv needs one.
-func (r *rewriter) zeros(scales []float32) *ir.Tensor {
-	return &ir.Tensor{DType: ir.Int8, Shape: []int64{int64(len(scales))}, Data: make([]int8, len(scales))}
+// zeroPoints is the int8 zero point (0) of n weight channels: ONNX
+// Runtime's quantizer writes one, and QLinearConv needs one.
+func zeroPoints(n int) *ir.Tensor {
+	return &ir.Tensor{DType: ir.Int8, Shape: []int64{int64(n)}, Data: make([]int8, n)}
 }
 
 // listFloat fills the report's float ops: every node that is neither a
