@@ -212,3 +212,80 @@ func TestDigitsOTOInONNXRuntime(t *testing.T) {
 	}
 	near(t, "ORT logits of the pruned digits_oto", got["logits"], want["logits"], 1e-4)
 }
+
+// TestLightModels zeroes 30% of the channels of every prunable group of the
+// ONNX "light" models (real architectures: concat-heavy Inception and
+// DenseNet, SqueezeNet, ResNet-50) and checks that pruning removes
+// them all and keeps the outputs.
+func TestLightModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs real architectures on the interpreter")
+	}
+	for _, name := range []string{"squeezenet", "inception_v1", "resnet50", "densenet121"} {
+		t.Run(name, func(t *testing.T) {
+			g, err := effc.Load("../../interp/testdata/light/light_" + name + ".onnx")
+			if err != nil {
+				t.Fatal(err)
+			}
+			zeroed := zeroFraction(t, g, 0.3)
+			orig := load(t, g)
+			in := map[string]*ir.Tensor{}
+			for _, v := range orig.Inputs {
+				x := ir.NewTensor(ir.Float32, v.Type.Shape.Sizes())
+				for i := range x.Data.([]float32) {
+					x.Data.([]float32)[i] = float32(math.Sin(float64(i)))
+				}
+				in[v.Name] = x
+			}
+			// These models have random weights, so their logits reach 1e17 and
+			// the final Softmax saturates: compare what enters it.
+			logits := logitsName(orig)
+			want := observe(t, orig, in, logits)
+			rep, err := effc.Prune(g, effc.PruneOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Removed != zeroed {
+				t.Fatalf("removed %d channels, want the %d zeroed; kept %v", rep.Removed, zeroed, rep.Kept)
+			}
+			near(t, logits, observe(t, g, in, logits), want, 1e-4)
+			t.Logf("%s: %d channels removed, MACs %d -> %d", name, rep.Removed, rep.Before.MACs, rep.After.MACs)
+		})
+	}
+}
+
+// logitsName is the value that enters g's final Softmax (through Reshape and
+// Flatten), or g's first output when there is none.
+func logitsName(g *ir.Graph) string {
+	v := g.Outputs[0]
+	for v.Producer != nil {
+		switch v.Producer.Op {
+		case "Reshape", "Flatten", "Identity":
+			v = v.Producer.Inputs[0]
+			continue
+		case "Softmax":
+			return v.Producer.Inputs[0].Name
+		}
+		break
+	}
+	return g.Outputs[0].Name
+}
+
+// observe runs g and returns the value named name.
+func observe(t *testing.T, g *ir.Graph, in map[string]*ir.Tensor, name string) *ir.Tensor {
+	t.Helper()
+	var got *ir.Tensor
+	_, err := interp.RunWith(g, in, interp.RunOptions{Observe: func(v *ir.Value, x *ir.Tensor) error {
+		if v.Name == name {
+			got = x
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		t.Fatalf("no value %q", name)
+	}
+	return got
+}
