@@ -18,12 +18,13 @@ import (
 // following in the unchanged float kernel.
 //
 // Decoding is integer bit manipulation on vectors of fp8Lanes codes, the
-// same instructions on every target (x86 vpmovzxbd/vpslld/vcvtdq2ps/vmulps,
-// Arm ushll/shl/ucvtf/fmul, wasm i32x4.extend/shl/f32x4.convert/mul):
+// same operations on every target (x86 vpmovzxbd/vpslld/vpor/vaddps/vmulps,
+// Arm ushll/shl/orr/fadd/fmul, wasm i8x16.shuffle/i32x4.shl/v128.or/
+// f32x4.add/f32x4.mul; tests/fp8/codegen_test.go pins them):
 //
 //	mag = code & 0x7f, sign = (code & 0x80) << 24
 //	normal (mag >= 1<<M):  bits = mag << (23-M) + (127-bias) << 23
-//	subnormal:             value = float(mag) * 2^(1-bias-M)
+//	subnormal:             value = (float(2^23 | mag) - 2^23) * 2^(1-bias-M)
 //	then NaN/Inf codes by a select, the sign by an or, and * scale.
 //
 // No step touches a subnormal float, so a flush-to-zero mode in the caller
@@ -96,7 +97,10 @@ func (k *kernel) fp8DecodeBits(v value.Value, dt ir.DType) value.Value {
 	mag := k.b.NewAnd(w, c(0x7f))
 	sign := k.b.NewShl(k.b.NewAnd(w, c(0x80)), c(24))
 	normal := k.b.NewAdd(k.b.NewShl(mag, c(23-f.man)), c((127-f.bias)<<23))
-	sub := k.b.NewBitCast(k.b.NewFMul(k.b.NewUIToFP(mag, ft), splatF32(ft, math.Ldexp(1, int(1-f.bias-f.man)))), it)
+	// float(mag) without a conversion instruction (LLVM 14 scalarizes
+	// the vector one on wasm32): the bits 2^23 + mag, minus 2^23.
+	magF := k.b.NewFSub(k.b.NewBitCast(k.b.NewOr(mag, c(0x4b000000)), ft), splatF32(ft, 0x1p23))
+	sub := k.b.NewBitCast(k.b.NewFMul(magF, splatF32(ft, math.Ldexp(1, int(1-f.bias-f.man)))), it)
 	isSub := k.b.NewICmp(enum.IPredULT, mag, c(1<<f.man))
 	var bits value.Value = k.b.NewSelect(isSub, sub, normal)
 	switch {
