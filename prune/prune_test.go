@@ -441,3 +441,20 @@ func TestRatio(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRatioByParams(t *testing.T) {
+	b, x := newBuilder(1, 3, 6, 6)
+	c1 := b.conv(x, 3, 16, 3, true, nil)
+	c2 := b.conv(b.relu(c1), 16, 16, 3, true, nil)
+	g := b.output(b.op("GlobalAveragePool", nil, b.conv(b.relu(c2), 16, 4, 1, false, nil)))
+	res, err := Prune(g, Options{Ratio: 0.5, By: "params"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.After.Params*10 > res.Before.Params*7 {
+		t.Fatalf("params %d -> %d, want at least 30%% fewer for a 50%% params ratio", res.Before.Params, res.After.Params)
+	}
+	if _, err := Prune(g, Options{Ratio: 0.5, By: "flops"}); err == nil {
+		t.Fatal("By flops: want an error")
+	}
+}
