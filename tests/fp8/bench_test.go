@@ -1,0 +1,68 @@
+package fp8
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/effc/effc/backend/engine"
+	"github.com/effc/effc/backend/target"
+	"github.com/effc/effc/ir"
+)
+
+// benchSizes are the numbers of E4M3 codes decoded per run: 64 Ki (the
+// floats fit in L2: the decoder's own speed) and 4 Mi (16 MiB of floats:
+// a large layer's weights, bound by memory bandwidth).
+var benchSizes = []int{1 << 16, 1 << 22}
+
+// BenchmarkDecode measures the compiled decoders on each target, reported
+// as Gcodes/s (the median of 20 runs of the model's run function in the
+// harness, under qemu-aarch64 for arm64 and wazero for wasm32):
+//
+//   - bits: DequantizeLinear(fp8, scale), the vectorized bit-manipulation
+//     decoder of backend/llvmgen/fp8.go, multiply by the scale included;
+//   - table: Cast(fp8 → f32), the 256-entry table lookup per code that the
+//     Cast kernel uses (opt vectorizes it with gathers where the target
+//     has them: AVX2 vpgatherdd).
+//
+// Run it with go test ./tests/fp8 -run - -bench Decode -benchtime 1x.
+func BenchmarkDecode(b *testing.B) {
+	graphs := map[string]string{
+		"bits":  "%%y : f32[%d] = DequantizeLinear(%%c, %%s)  @dq",
+		"table": "%%y : f32[%d] = Cast(%%c) {to=1}  @cast",
+	}
+	for _, tname := range []string{"x86_64", "arm64", "wasm32"} {
+		for _, benchCodes := range benchSizes {
+			rng := rand.New(rand.NewPCG(1, 1))
+			codes := make([]uint8, benchCodes)
+			for i := range codes {
+				codes[i] = uint8(rng.IntN(256))
+			}
+			in := map[string]*ir.Tensor{"c": {DType: ir.Float8E4M3FN, Shape: []int64{int64(benchCodes)}, Data: codes}}
+			for _, path := range []string{"bits", "table"} {
+				b.Run(fmt.Sprintf("%s/%d/%s", tname, benchCodes, path), func(b *testing.B) {
+					src := fmt.Sprintf("effir 1\ngraph \"decode\" opset{ai.onnx=19} {\n  input %%c : f8e4m3fn[%d]\n  const %%s : f32[] = 0.5\n  "+graphs[path]+"\n  output %%y\n}\n", benchCodes, benchCodes)
+					g, err := ir.Parse([]byte(src))
+					if err != nil {
+						b.Fatal(err)
+					}
+					if err := ir.InferShapes(g); err != nil {
+						b.Fatal(err)
+					}
+					spec, err := target.Load(tname)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for range b.N {
+						_, res, err := (&engine.Engine{Spec: spec}).Bench(context.Background(), g, in, 20)
+						if err != nil {
+							b.Fatal(err)
+						}
+						b.ReportMetric(float64(benchCodes)/res.Median.Seconds()/1e9, "Gcodes/s")
+					}
+				})
+			}
+		}
+	}
+}
