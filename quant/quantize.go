@@ -66,7 +66,10 @@ type rewriter struct {
 	ranges map[string]Range        // nil: weights only
 	dq     map[*ir.Value]*ir.Value // float activation -> its DequantizeLinear output
 	params map[*ir.Value]Affine    // DequantizeLinear output -> its parameters
-	rep    *Report
+	// floatName maps a DequantizeLinear output to the name of the float
+	// activation it stands for, as the float graph names it.
+	floatName map[*ir.Value]string
+	rep       *Report
 }
 
 func quantizeInt8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
@@ -90,7 +93,7 @@ func quantizeInt8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
 	for _, name := range opts.KeepFloat {
 		keep[name] = true
 	}
-	r := &rewriter{g: g, act: act, dq: map[*ir.Value]*ir.Value{}, params: map[*ir.Value]Affine{},
+	r := &rewriter{g: g, act: act, dq: map[*ir.Value]*ir.Value{}, params: map[*ir.Value]Affine{}, floatName: map[*ir.Value]string{},
 		rep: &Report{Scheme: SchemeInt8, Activations: act.String(), ConstBytes: Bytes{Before: constBytes(g)}}}
 	if opts.Calib == nil {
 		r.rep.WeightsOnly = true
@@ -225,8 +228,7 @@ func (r *rewriter) layer(n *ir.Node) (*ir.Node, string, error) {
 		}
 		n.Inputs[2] = r.dequantize(b.Name, bq, bs, nil, 0)
 	}
-	l.FloatValue = point.Name
-	l.QuantValue = r.quantized(point, ya).Name
+	l.in, l.out = r.probe(n.Inputs[0]), r.probe(r.quantized(point, ya))
 	l.Input, l.Output = &xa, &ya
 	if act != nil {
 		l.Activation = act.Op
@@ -269,9 +271,8 @@ func (r *rewriter) passThrough(n *ir.Node) {
 	if !ok || len(n.Outputs) != 1 {
 		return
 	}
-	r.quantized(n.Outputs[0], p)
 	r.rep.Layers = append(r.rep.Layers, Layer{Node: n.Name, Op: n.Op, Input: &p, Output: &p,
-		FloatValue: n.Outputs[0].Name, QuantValue: r.dq[n.Outputs[0]].Name})
+		in: r.probe(n.Inputs[0]), out: r.probe(r.quantized(n.Outputs[0], p))})
 }
 
 // quantized inserts QuantizeLinear→DequantizeLinear with parameters a after
@@ -312,8 +313,14 @@ func (r *rewriter) quantized(v *ir.Value, a Affine) *ir.Value {
 		}
 	}
 	g.Nodes = append(g.Nodes, qn, dn)
-	r.dq[v], r.params[dv] = dv, a
+	r.dq[v], r.params[dv], r.floatName[dv] = dv, a, name
 	return dv
+}
+
+// probe pairs the DequantizeLinear output dv with the float value it
+// stands for, for Report.Measure.
+func (r *rewriter) probe(dv *ir.Value) probe {
+	return probe{float: r.floatName[dv], quant: dv.Name}
 }
 
 // dequantize adds the constant q with its per-axis scales (and zero

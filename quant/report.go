@@ -27,8 +27,8 @@ type Report struct {
 	// scales, zero points and int32 biases included.
 	WeightBytes Bytes `json:"weight_bytes"`
 	ConstBytes  Bytes `json:"const_bytes"`
-	// Suggest lists the layers Measure found worst (output SQNR below
-	// SuggestBelowDB, worst first, at most SuggestMax), for --keep-float.
+	// Suggest lists the layers Measure found worst (see SuggestBelowDB),
+	// for --keep-float.
 	Suggest []string `json:"suggest_keep_float,omitempty"`
 }
 
@@ -56,16 +56,21 @@ type Layer struct {
 	// SQNR is 10·log10(Σf² / Σ(q−f)²) in dB of the dequantized output q
 	// against the float model's f over the calibration inputs, capped at
 	// MaxSQNR (no error at all); RelErr is sqrt(Σ(q−f)² / Σf²). Both
-	// include the error of every quantized layer before this one. Measured
-	// says whether Measure ran.
-	SQNR     float64 `json:"sqnr_db"`
-	RelErr   float64 `json:"rel_error"`
-	Measured bool    `json:"measured"`
-	// FloatValue names the output in the float graph, QuantValue the
-	// dequantized output in the quantized graph.
-	FloatValue string `json:"-"`
-	QuantValue string `json:"-"`
+	// include the error of every quantized layer before this one.
+	// InputSQNR is the same for the layer's (dequantized) input, so
+	// InputSQNR − SQNR is what the layer itself loses. Measured says
+	// whether Measure ran.
+	SQNR      float64 `json:"sqnr_db"`
+	RelErr    float64 `json:"rel_error"`
+	InputSQNR float64 `json:"input_sqnr_db"`
+	Measured  bool    `json:"measured"`
+
+	in, out probe // where Measure compares; zero for weights-only layers
 }
+
+// probe names a dequantized activation in the quantized graph and the
+// float value it stands for in the float graph.
+type probe struct{ float, quant string }
 
 // FloatOp is an op left in float.
 type FloatOp struct {
@@ -78,31 +83,37 @@ type FloatOp struct {
 // one exactly (JSON has no infinity).
 const MaxSQNR = 200
 
-// The suggestion rule: the layers whose output SQNR is below SuggestBelowDB
-// (about 10% relative error), worst first, at most SuggestMax of them.
+// The suggestion rule: among the layers whose output SQNR is below
+// SuggestBelowDB (about 10% relative error) and that lose at least
+// SuggestMinLossDB themselves (InputSQNR − SQNR; 3 dB doubles the noise),
+// those that lose the most, at most SuggestMax of them. A layer that only
+// passes on its input's error gains nothing from staying float.
 const (
-	SuggestBelowDB = 20
-	SuggestMax     = 3
+	SuggestBelowDB   = 20
+	SuggestMinLossDB = 3
+	SuggestMax       = 3
 )
 
 // Measure runs the float graph and the quantized graph (the one Quantize
 // rewrote, in QDQ form) on every input set with the reference interpreter
-// and fills in each layer's SQNR and relative error, then the suggested
-// --keep-float list.
+// and fills in each layer's SQNR, relative error and input SQNR, then the
+// suggested --keep-float list.
 func (r *Report) Measure(float, quantized *ir.Graph, inputs []map[string]*ir.Tensor) error {
-	type acc struct{ signal, noise float64 }
-	floatIdx := map[string][]int{} // float value name -> layers
-	quantIdx := map[string]int{}
-	for i, l := range r.Layers {
-		if l.FloatValue != "" {
-			floatIdx[l.FloatValue] = append(floatIdx[l.FloatValue], i)
-			quantIdx[l.QuantValue] = i
+	var probes []probe // the input and output of layer i are probes 2i and 2i+1
+	for _, l := range r.Layers {
+		probes = append(probes, l.in, l.out)
+	}
+	floatIdx, quantIdx := map[string][]int{}, map[string][]int{}
+	for i, p := range probes {
+		if p.quant != "" {
+			floatIdx[p.float] = append(floatIdx[p.float], i)
+			quantIdx[p.quant] = append(quantIdx[p.quant], i)
 		}
 	}
 	if len(quantIdx) == 0 || len(inputs) == 0 {
 		return nil
 	}
-	sums := make([]acc, len(r.Layers))
+	signal, noise := make([]float64, len(probes)), make([]float64, len(probes))
 	for bi, in := range inputs {
 		want := map[int][]float64{}
 		_, err := interp.RunWith(float, in, interp.RunOptions{Observe: func(v *ir.Value, t *ir.Tensor) error {
@@ -115,18 +126,16 @@ func (r *Report) Measure(float, quantized *ir.Graph, inputs []map[string]*ir.Ten
 			return fmt.Errorf("input %d: float model: %w", bi, err)
 		}
 		_, err = interp.RunWith(quantized, in, interp.RunOptions{Observe: func(v *ir.Value, t *ir.Tensor) error {
-			i, ok := quantIdx[v.Name]
-			if !ok {
-				return nil
-			}
-			f := want[i]
-			if len(f) != t.Len() {
-				return fmt.Errorf("layer %q: output has %d elements, the float model's %d", r.Layers[i].Node, t.Len(), len(f))
-			}
-			for k, fv := range f {
-				d := t.Float64At(k) - fv
-				sums[i].signal += fv * fv
-				sums[i].noise += d * d
+			for _, i := range quantIdx[v.Name] {
+				f := want[i]
+				if len(f) != t.Len() {
+					return fmt.Errorf("value %q has %d elements, its float counterpart %q %d", v.Name, t.Len(), probes[i].float, len(f))
+				}
+				for k, fv := range f {
+					d := t.Float64At(k) - fv
+					signal[i] += fv * fv
+					noise[i] += d * d
+				}
 			}
 			return nil
 		}})
@@ -134,26 +143,29 @@ func (r *Report) Measure(float, quantized *ir.Graph, inputs []map[string]*ir.Ten
 			return fmt.Errorf("input %d: quantized model: %w", bi, err)
 		}
 	}
+	sqnr := func(i int) float64 {
+		if noise[i] == 0 {
+			return MaxSQNR
+		}
+		return min(MaxSQNR, 10*math.Log10(signal[i]/noise[i]))
+	}
+	loss := func(i int) float64 { return r.Layers[i].InputSQNR - r.Layers[i].SQNR }
 	var worst []int
 	for i := range r.Layers {
 		l := &r.Layers[i]
-		if l.FloatValue == "" {
+		if l.out.quant == "" {
 			continue
 		}
-		s := sums[i]
 		l.Measured = true
-		l.SQNR = MaxSQNR
-		if s.noise > 0 {
-			l.SQNR = min(MaxSQNR, 10*math.Log10(s.signal/s.noise))
+		l.InputSQNR, l.SQNR = sqnr(2*i), sqnr(2*i+1)
+		if s := signal[2*i+1]; s > 0 {
+			l.RelErr = math.Sqrt(noise[2*i+1] / s)
 		}
-		if s.signal > 0 {
-			l.RelErr = math.Sqrt(s.noise / s.signal)
-		}
-		if l.SQNR < SuggestBelowDB {
+		if l.SQNR < SuggestBelowDB && loss(i) >= SuggestMinLossDB {
 			worst = append(worst, i)
 		}
 	}
-	sort.SliceStable(worst, func(a, b int) bool { return r.Layers[worst[a]].SQNR < r.Layers[worst[b]].SQNR })
+	sort.SliceStable(worst, func(a, b int) bool { return loss(worst[a]) > loss(worst[b]) })
 	r.Suggest = nil
 	for _, i := range worst[:min(len(worst), SuggestMax)] {
 		r.Suggest = append(r.Suggest, r.Layers[i].Node)

@@ -173,18 +173,18 @@ func printQuantizeReport(w io.Writer, rep *effc.QuantizeReport) {
 			r.Scheme, r.Activations, r.Method, r.Samples)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "layer\top\tinput scale/zp\toutput scale/zp\tweight scales\tSQNR dB\trel error\n")
+	fmt.Fprintf(tw, "layer\top\tinput scale/zp\toutput scale/zp\tweight scales\tSQNR dB\tloses dB\trel error\n")
 	for _, l := range r.Layers {
 		op := l.Op
 		if l.Activation != "" {
 			op += "+" + l.Activation
 		}
-		sqnr, rel := "-", "-"
+		sqnr, loss, rel := "-", "-", "-"
 		if l.Measured {
-			sqnr, rel = fmt.Sprintf("%.1f", l.SQNR), fmt.Sprintf("%.2g", l.RelErr)
+			sqnr, loss, rel = fmt.Sprintf("%.1f", l.SQNR), fmt.Sprintf("%.1f", l.InputSQNR-l.SQNR), fmt.Sprintf("%.2g", l.RelErr)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Node, op, affine(l.Input), affine(l.Output),
-			weightScales(l), sqnr, rel)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.Node, op, affine(l.Input), affine(l.Output),
+			weightScales(l), sqnr, loss, rel)
 	}
 	tw.Flush()
 	for _, f := range r.Float {
@@ -198,9 +198,10 @@ func printQuantizeReport(w io.Writer, rep *effc.QuantizeReport) {
 	}
 	switch {
 	case len(r.Suggest) > 0:
-		fmt.Fprintf(w, "worst layers (SQNR below %d dB): try --keep-float %s\n", quant.SuggestBelowDB, strings.Join(r.Suggest, ","))
+		fmt.Fprintf(w, "worst layers (SQNR below %d dB, losing at least %d dB themselves): try --keep-float %s\n",
+			quant.SuggestBelowDB, quant.SuggestMinLossDB, strings.Join(r.Suggest, ","))
 	case rep.Quality != nil:
-		fmt.Fprintf(w, "no layer's SQNR is below %d dB; nothing to keep in float\n", quant.SuggestBelowDB)
+		fmt.Fprintf(w, "no layer is below %d dB SQNR while losing %d dB itself; nothing to keep in float\n", quant.SuggestBelowDB, quant.SuggestMinLossDB)
 	}
 }
 
