@@ -2,7 +2,6 @@ package quant
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/effc/effc/ir"
@@ -72,6 +71,7 @@ type rewriter struct {
 	rep       *Report
 }
 
+// quantizeInt8 is Quantize for the int8 scheme.
 func quantizeInt8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
 	act := opts.ActDType
 	if act == ir.Undefined {
@@ -80,18 +80,20 @@ func quantizeInt8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
 	if act != ir.Uint8 && act != ir.Int8 {
 		return nil, fmt.Errorf("activation type %s: want u8 or i8", act)
 	}
-	keep := map[string]bool{}
-	for _, name := range opts.KeepFloat {
-		keep[name] = true
-	}
+	nodes := map[string]bool{}
 	for _, n := range g.Nodes {
-		delete(keep, n.Name)
+		nodes[n.Name] = true
 	}
-	if len(keep) > 0 {
-		return nil, fmt.Errorf("--keep-float: no node named %s; layer names are in the report", strings.Join(sortedKeys(keep), ", "))
-	}
+	keep := map[string]bool{}
+	var unknown []string
 	for _, name := range opts.KeepFloat {
+		if !nodes[name] {
+			unknown = append(unknown, name)
+		}
 		keep[name] = true
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("--keep-float: no node named %s; layer names are in the report", strings.Join(unknown, ", "))
 	}
 	r := &rewriter{g: g, act: act, dq: map[*ir.Value]*ir.Value{}, params: map[*ir.Value]Affine{}, floatName: map[*ir.Value]string{},
 		rep: &Report{Scheme: SchemeInt8, Activations: act.String(), ConstBytes: Bytes{Before: constBytes(g)}}}
@@ -386,13 +388,4 @@ func constBytes(g *ir.Graph) int64 {
 		}
 	}
 	return total
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
