@@ -9,6 +9,7 @@ import (
 	"github.com/effc/effc/backend/engine"
 	"github.com/effc/effc/backend/target"
 	"github.com/effc/effc/ir"
+	"github.com/effc/effc/quant"
 )
 
 // benchSizes are the numbers of E4M3 codes decoded per run: 64 Ki (the
@@ -63,6 +64,43 @@ func BenchmarkDecode(b *testing.B) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkDigits times one digits inference (batch 1) compiled for each
+// target, float32 against FP8-E4M3 weight-only, whose run decodes the
+// 19,408 weight codes before the convolutions (median of 200 runs).
+//
+// Run it with go test ./tests/fp8 -run - -bench Digits -benchtime 1x.
+func BenchmarkDigits(b *testing.B) {
+	set := loadSet(b)
+	x := ir.FromFloat32([]int64{1, 1, 8, 8}, set.x.Data.([]float32)[:64])
+	for _, tname := range []string{"x86_64", "arm64", "wasm32"} {
+		for _, fp8 := range []bool{false, true} {
+			name := tname + "/float32"
+			if fp8 {
+				name = tname + "/e4m3"
+			}
+			b.Run(name, func(b *testing.B) {
+				g := prepared(b, 1)
+				if fp8 {
+					if _, err := quant.QuantizeFP8(g, quant.FP8Options{Format: ir.Float8E4M3FN, WeightOnly: true}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				spec, err := target.Load(tname)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for range b.N {
+					_, res, err := (&engine.Engine{Spec: spec}).Bench(context.Background(), g, map[string]*ir.Tensor{g.Inputs[0].Name: x}, 200)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(res.Median.Nanoseconds())/1e3, "µs/inference")
+				}
+			})
 		}
 	}
 }

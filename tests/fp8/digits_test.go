@@ -32,7 +32,7 @@ type digitsSet struct {
 	float int // correct answers of the float model (accuracy.json)
 }
 
-func loadSet(t *testing.T) *digitsSet {
+func loadSet(t testing.TB) *digitsSet {
 	t.Helper()
 	x, err := npy.Read(filepath.Join(digitsDir, "test_x.npy"))
 	if err != nil {
@@ -56,7 +56,7 @@ func loadSet(t *testing.T) *digitsSet {
 }
 
 // prepared is digits after the default pipeline at the given batch size.
-func prepared(t *testing.T, batch int64) *ir.Graph {
+func prepared(t testing.TB, batch int64) *ir.Graph {
 	t.Helper()
 	g, err := frontend.Load(filepath.Join(digitsDir, "digits.onnx"))
 	if err != nil {
