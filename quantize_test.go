@@ -107,8 +107,8 @@ func TestQuantizeDigits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.WeightsOnly || len(rep.Layers) != 7 {
-		t.Fatalf("quantized %d layers (weights only: %v), want the 6 Convs and the Gemm", len(rep.Layers), rep.WeightsOnly)
+	if rep.WeightsOnly || len(rep.Layers) != 9 {
+		t.Fatalf("quantized %d layers (weights only: %v), want the 6 Convs, the 2 residual Adds and the Gemm", len(rep.Layers), rep.WeightsOnly)
 	}
 	for _, l := range rep.Layers {
 		if !l.Measured || l.SQNR < quant.SuggestBelowDB || l.Input == nil || l.Output == nil {
@@ -146,8 +146,8 @@ func TestQuantizeDigits(t *testing.T) {
 	for _, nd := range saved.Nodes {
 		ops[nd.Op]++
 	}
-	if ops["QLinearConv"] != 7 || ops["Conv"]+ops["Gemm"] != 0 {
-		t.Errorf("after the default pipeline: ops %v, want 7 QLinearConv (6 Convs, the Gemm) and no float Conv or Gemm", ops)
+	if ops["QLinearConv"] != 7 || ops["QLinearAdd"] != 2 || ops["Conv"]+ops["Gemm"]+ops["Add"]+ops["Relu"] != 0 {
+		t.Errorf("after the default pipeline: ops %v, want 7 QLinearConv (6 Convs, the Gemm), 2 effc.QLinearAdd and no float Conv, Gemm, Add or Relu", ops)
 	}
 	fused := s.runLogits(t, saved)
 	spec, err := Target("x86_64", "")
@@ -216,7 +216,7 @@ func TestQuantizeKeepFloat(t *testing.T) {
 	for _, f := range rep.Float {
 		found = found || f.Node == "/fc/Gemm" && f.Reason == "--keep-float"
 	}
-	if !found || len(rep.Layers) != 6 {
+	if !found || len(rep.Layers) != 8 {
 		t.Errorf("with --keep-float /fc/Gemm: %d layers quantized, float ops %+v", len(rep.Layers), rep.Float)
 	}
 	_, err = Quantize(loadDigits(t), QuantizeOptions{KeepFloat: []string{"nope"}})

@@ -36,7 +36,7 @@ var table = [...]Pass{
 	{Name: "prune-otov2", Run: pruneOTOv2,
 		Doc: "remove OTOv2 zero-invariant groups whose producer weights are zero, folding their constants into consumers (lossless); Context.Prune sets a target ratio"},
 	{Name: "qdq-fuse", Run: fuseQDQ,
-		Doc: "turn DequantizeLinear→Conv/Gemm/MatMul/MaxPool(→Relu|Clip)→QuantizeLinear into QLinearConv, QLinearMatMul and integer MaxPool"},
+		Doc: "turn DequantizeLinear→Conv/Gemm/MatMul/Add/MaxPool(→Relu|Clip)→QuantizeLinear into QLinearConv, QLinearMatMul, effc.QLinearAdd and integer MaxPool"},
 	{Name: "fuse-epilogue", Run: fuseEpilogues,
 		Doc: "merge a float32 Conv with the residual Add and the Relu/LeakyRelu/Clip after it into effc.FusedConv"},
 }

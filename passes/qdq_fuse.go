@@ -21,7 +21,8 @@ import (
 // when the output zero point is the bottom of its range, Clip when its
 // bounds quantize to the range's ends. Gemm (transA=0, alpha=beta=1) with
 // constant B becomes Reshape→QLinearConv 1x1→Reshape, which carries its
-// int32 bias; MatMul with constant 2-D B becomes QLinearMatMul; MaxPool
+// int32 bias; MatMul with constant 2-D B becomes QLinearMatMul; Add of two
+// dequantized tensors of one shape and type becomes effc.QLinearAdd; MaxPool
 // between a DequantizeLinear and a QuantizeLinear of the same parameters
 // runs on the integers. Weights (and bias) must be constants, activation
 // parameters per-tensor constants, and the bias scale x_scale·w_scale[m];
@@ -40,6 +41,8 @@ func fuseQDQ(_ *Context, g *ir.Graph) error {
 		switch n.Op {
 		case "Conv", "Gemm", "MatMul":
 			f.fuseLayer(n)
+		case "Add":
+			f.fuseAdd(n)
 		case "MaxPool":
 			f.fuseMaxPool(n)
 		}
@@ -359,4 +362,22 @@ func (f *qdqFuser) fuseMaxPool(n *ir.Node) {
 	}
 	q.Outputs[0].Producer = mp
 	f.replace(q, []*ir.Node{mp}, n)
+}
+
+// fuseAdd turns DequantizeLinear(a), DequantizeLinear(b) → Add → [Relu |
+// Clip] → QuantizeLinear, with a, b and the output of one 8-bit type and a
+// and b of one shape (a residual connection), into effc.QLinearAdd.
+func (f *qdqFuser) fuseAdd(n *ir.Node) {
+	a, b := activation(n.Inputs[0]), activation(n.Input(1))
+	if a == nil || b == nil || !sameType(n.Inputs[0].Type, n.Inputs[1].Type) || a.q.Type.DType != b.q.Type.DType {
+		return
+	}
+	q, act := f.quantizeAfter(n.Outputs[0])
+	if q == nil || q.Inputs[2].Const.DType != a.q.Type.DType {
+		return
+	}
+	qa := &ir.Node{Name: n.Name, Op: "QLinearAdd", Domain: "effc", Doc: n.Doc, Outputs: []*ir.Value{q.Outputs[0]},
+		Inputs: []*ir.Value{a.q, a.scale, f.zeroPoint(a), b.q, b.scale, f.zeroPoint(b), q.Inputs[1], q.Inputs[2]}}
+	q.Outputs[0].Producer = qa
+	f.replace(q, []*ir.Node{qa}, n, act)
 }

@@ -41,8 +41,9 @@ type QuantizeOptions struct {
 // the output's range then absorbs) get a QuantizeLinear→DequantizeLinear
 // pair with per-tensor asymmetric parameters from the calibrated ranges;
 // its bias becomes int32 with scale s_in·s_w[m]. MaxPool on a quantized
-// tensor keeps its input's parameters. Every other op stays float between
-// the pairs. The qdq-fuse pass later turns the patterns into integer
+// tensor keeps its input's parameters; an Add of two quantized tensors of
+// one shape gets its output (after a Relu or Clip) quantized. Every other
+// op stays float between the pairs. The qdq-fuse pass later turns the patterns into integer
 // kernels; frontend.Save writes the QDQ form for ONNX Runtime as it is.
 //
 // Without opts.Calib only the weights are quantized. Report.Measure adds
@@ -114,8 +115,14 @@ func quantizeInt8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
 			continue
 		}
 		if !isLayer(n) {
-			if n.Op == "MaxPool" && n.Domain == "" && r.ranges != nil {
+			switch {
+			case n.Domain != "" || r.ranges == nil:
+			case n.Op == "MaxPool":
 				r.passThrough(n)
+			case n.Op == "Add":
+				if act := r.residual(n); act != nil {
+					folded[act] = true
+				}
 			}
 			continue
 		}
@@ -275,6 +282,31 @@ func (r *rewriter) passThrough(n *ir.Node) {
 	}
 	r.rep.Layers = append(r.rep.Layers, Layer{Node: n.Name, Op: n.Op, Input: &p, Output: &p,
 		in: r.probe(n.Inputs[0]), out: r.probe(r.quantized(n.Outputs[0], p))})
+}
+
+// residual quantizes the output of an Add of two quantized tensors of one
+// shape (a residual connection), after the Relu or Clip that follows it,
+// so qdq-fuse makes it an integer effc.QLinearAdd. It returns the absorbed
+// activation, if any.
+func (r *rewriter) residual(n *ir.Node) *ir.Node {
+	a, b := n.Inputs[0], n.Input(1)
+	pa, okA := r.params[a]
+	_, okB := r.params[b]
+	if !okA || !okB || len(n.Outputs) != 1 || !a.Type.Ranked || a.Type.Shape.String() != b.Type.Shape.String() {
+		return nil
+	}
+	point, act := r.outputPoint(n.Outputs[0])
+	yr, ok := r.ranges[point.Name]
+	if !ok {
+		return nil
+	}
+	ya := affineFor(yr, r.act)
+	l := Layer{Node: n.Name, Op: n.Op, Input: &pa, Output: &ya, in: r.probe(a), out: r.probe(r.quantized(point, ya))}
+	if act != nil {
+		l.Activation = act.Op
+	}
+	r.rep.Layers = append(r.rep.Layers, l)
+	return act
 }
 
 // quantized inserts QuantizeLinear→DequantizeLinear with parameters a after

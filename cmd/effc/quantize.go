@@ -22,9 +22,10 @@ var quantizeCmd = &command{
 		"[--calib-percentile P] [--keep-float LAYER,...] [--act uint8|int8] [--json]",
 	about: `Quantize folds BatchNormalization, calibrates the model on --calib inputs
 through the reference interpreter, and rewrites every Conv, Gemm and MatMul
-with constant weights to INT8 in ONNX QDQ form: int8 weights symmetric per
-output channel, activations asymmetric per tensor (uint8, or int8 with
---act int8) from the calibrated ranges, int32 biases. It writes a model
+with constant weights, and every residual Add of two quantized tensors, to
+INT8 in ONNX QDQ form: int8 weights symmetric per output channel,
+activations asymmetric per tensor (uint8, or int8 with --act int8) from
+the calibrated ranges, int32 biases. It writes a model
 ONNX Runtime runs; 'effc compile' fuses its QDQ patterns into integer
 kernels. It prints per layer the scales and zero points and the SQNR of the
 output against float on the calibration inputs, the ops left in float and

@@ -23,7 +23,8 @@ func TestQuantizeCommand(t *testing.T) {
 	for _, want := range []string{
 		"int8: weights int8 symmetric per channel, activations u8 asymmetric per tensor, percentile calibration on 50 samples",
 		"/stem/stem.0/Conv", "Conv+Relu", "/fc/Gemm",
-		"float: /block1/Add (Add): effc has no integer kernel for Add",
+		"/block1/Add", "Add+Relu",
+		"float: /pool/GlobalAveragePool (GlobalAveragePool): effc has no integer kernel for GlobalAveragePool",
 		"weight bytes 77632 → 19408 (4.00x smaller)",
 		"on 50 calibration samples",
 		"wrote " + out,
@@ -58,7 +59,7 @@ func TestQuantizeCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatalf("--json: %v\n%s", err, js)
 	}
-	if rep.Activations != ir.Int8.String() || rep.Method != "minmax" || len(rep.Layers) != 6 || rep.Quality == nil {
+	if rep.Activations != ir.Int8.String() || rep.Method != "minmax" || len(rep.Layers) != 8 || rep.Quality == nil {
 		t.Errorf("--json report: %+v", rep)
 	}
 	if rep.Layers[0].Output.ZeroPoint != -128 {
