@@ -56,7 +56,7 @@ the scheme and the report.`,
 			if err != nil {
 				return err
 			}
-			rep, err := qf.quantize(g, "")
+			rep, err := qf.quantize(g)
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
@@ -78,6 +78,7 @@ the scheme and the report.`,
 // quantFlags are --quantize and its calibration flags, on 'effc quantize'
 // and (through apply) on compile, run and bench.
 type quantFlags struct {
+	fs         *flag.FlagSet // for --target, where the command has it
 	scheme     *string
 	calib      *calibFlags
 	method     *string
@@ -89,19 +90,19 @@ type quantFlags struct {
 // addQuantFlags declares the flags; scheme is --quantize's default.
 func addQuantFlags(fs *flag.FlagSet, scheme string) *quantFlags {
 	return &quantFlags{
+		fs:     fs,
 		scheme: fs.String("quantize", scheme, "quantization `SCHEME`: int8 (fp8-e4m3 and fp8-e5m2 are not yet available)"),
 		calib:  addCalibFlags(fs),
 		method: fs.String("calib-method", quant.Percentile.String(), "how activation ranges come from calibration: `METHOD` minmax, percentile or entropy"),
 		percentile: fs.Float64("calib-percentile", quant.DefaultPercentile,
 			"the percentile `P` the percentile method keeps"),
 		keep: fs.String("keep-float", "", "comma-separated `LAYERS` (node names) to leave in float; the report suggests the worst"),
-		act:  fs.String("act", "", "activation type `T`: uint8 or int8 (default: int8 for arm64, uint8 otherwise)"),
+		act:  fs.String("act", "", "activation type `T`: uint8 or int8 (default: int8 for an arm64 --target, uint8 otherwise)"),
 	}
 }
 
-// options parses the flags for a model compiled for targetName ("" when
-// not compiling); ok is false when --quantize was not given.
-func (q *quantFlags) options(g *ir.Graph, targetName string) (opts effc.QuantizeOptions, ok bool, err error) {
+// options parses the flags; ok is false when --quantize was not given.
+func (q *quantFlags) options(g *ir.Graph) (opts effc.QuantizeOptions, ok bool, err error) {
 	if *q.scheme == "" {
 		if *q.calib.path != "" || *q.keep != "" || *q.act != "" {
 			return opts, false, usagef("--calib, --keep-float and --act apply to quantization; add --quantize int8")
@@ -116,6 +117,10 @@ func (q *quantFlags) options(g *ir.Graph, targetName string) (opts effc.Quantize
 	opts.Range = quant.RangeOptions{Method: method, Percentile: *q.percentile}
 	if *q.keep != "" {
 		opts.KeepFloat = strings.Split(*q.keep, ",")
+	}
+	targetName := ""
+	if f := q.fs.Lookup("target"); f != nil {
+		targetName = f.Value.String()
 	}
 	if opts.ActDType, err = actDType(*q.act, targetName); err != nil {
 		return opts, false, err
@@ -142,10 +147,10 @@ func actDType(flagValue, targetName string) (ir.DType, error) {
 	return ir.Undefined, usagef("--act %s: want uint8 or int8", flagValue)
 }
 
-// quantize quantizes g as the flags say, for targetName ("" when not
-// compiling); it returns nil when --quantize was not given.
-func (q *quantFlags) quantize(g *ir.Graph, targetName string) (*effc.QuantizeReport, error) {
-	opts, ok, err := q.options(g, targetName)
+// quantize quantizes g as the flags say; it returns nil when --quantize was
+// not given.
+func (q *quantFlags) quantize(g *ir.Graph) (*effc.QuantizeReport, error) {
+	opts, ok, err := q.options(g)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -153,9 +158,10 @@ func (q *quantFlags) quantize(g *ir.Graph, targetName string) (*effc.QuantizeRep
 }
 
 // apply quantizes g when --quantize was given, for compile, run and bench,
-// and prints the report to w.
-func (q *quantFlags) apply(w io.Writer, g *ir.Graph, targetName string) error {
-	rep, err := q.quantize(g, targetName)
+// and prints the report to w. The activation type defaults to the one the
+// command's --target multiplies best (see actDType).
+func (q *quantFlags) apply(w io.Writer, g *ir.Graph) error {
+	rep, err := q.quantize(g)
 	if err != nil || rep == nil {
 		return err
 	}

@@ -92,6 +92,7 @@ func TestQuantizeCommand(t *testing.T) {
 func TestQuantFlagsApply(t *testing.T) {
 	parse := func(args ...string) *quantFlags {
 		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		addTargetFlags(fs)
 		qf := addQuantFlags(fs, "")
 		if err := fs.Parse(args); err != nil {
 			t.Fatal(err)
@@ -103,14 +104,14 @@ func TestQuantFlagsApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := parse().apply(&out, g, "x86_64"); err != nil || out.Len() > 0 {
+	if err := parse("--target", "x86_64").apply(&out, g); err != nil || out.Len() > 0 {
 		t.Fatalf("without --quantize: error %v, output %q", err, out.String())
 	}
 	var ue *usageError
-	if err := parse("--calib", digitsX).apply(&out, g, "x86_64"); !errors.As(err, &ue) {
+	if err := parse("--calib", digitsX).apply(&out, g); !errors.As(err, &ue) {
 		t.Errorf("--calib without --quantize: error %v, want a usage error", err)
 	}
-	if err := parse("--quantize", "int8", "--calib", digitsX, "--calib-samples", "10").apply(&out, g, "arm64"); err != nil {
+	if err := parse("--target", "arm64", "--quantize", "int8", "--calib", digitsX, "--calib-samples", "10").apply(&out, g); err != nil {
 		t.Fatal(err)
 	}
 	found := false
