@@ -103,7 +103,7 @@ With --peak and no model it only runs the probe and prints its GFLOP/s
 			if err != nil {
 				return err
 			}
-			if err := pf.compress(e.stdout, g); err != nil {
+			if _, err := pf.compress(e.stdout, g); err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
 			if opts.Batch == 0 && len(opts.Shapes) == 0 && hasSymbolicBatch(g) {

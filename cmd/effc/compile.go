@@ -162,19 +162,28 @@ func (p *prepareFlags) load(w io.Writer, path string) (*ir.Graph, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := p.compress(w, g); err != nil {
+	ran, err := p.compress(w, g)
+	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	pipeline, err := effc.Prepare(g, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
+	if ran != "" {
+		pipeline = ran + "," + pipeline // manifest.json records the whole story
+	}
 	return g, pipeline, nil
 }
 
-// compress applies --prune to g, printing the report to w.
-func (p *prepareFlags) compress(w io.Writer, g *ir.Graph) error {
-	return p.prune.apply(w, g)
+// compress applies --prune to g, printing the report to w; it returns the
+// pipeline that ran ("" when none).
+func (p *prepareFlags) compress(w io.Writer, g *ir.Graph) (string, error) {
+	rep, err := p.prune.apply(w, g)
+	if err != nil || rep == nil {
+		return "", err
+	}
+	return rep.Pipeline, nil
 }
 
 // parseEmit splits --emit; "" means the target's defaults (nil).

@@ -162,18 +162,19 @@ func (p *pruneFlag) options() (opts effc.PruneOptions, ok bool, err error) {
 	return opts, true, nil
 }
 
-// apply prunes g when --prune was given and prints the report to w.
-func (p *pruneFlag) apply(w io.Writer, g *ir.Graph) error {
+// apply prunes g when --prune was given and prints the report to w; the
+// report is nil without --prune.
+func (p *pruneFlag) apply(w io.Writer, g *ir.Graph) (*effc.PruneReport, error) {
 	opts, ok, err := p.options()
 	if err != nil || !ok {
-		return err
+		return nil, err
 	}
 	rep, err := effc.Prune(g, opts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	printPruneReport(w, rep)
-	return nil
+	return rep, nil
 }
 
 // printPruneReport writes the per-layer table and the totals.

@@ -82,7 +82,7 @@ summary, preceded by a line naming the target and CPU.`,
 			if err != nil {
 				return err
 			}
-			if err := pr.apply(e.stdout, g); err != nil {
+			if _, err := pr.apply(e.stdout, g); err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
 			feeds, err := bindInputs(g, inputs)
