@@ -16,18 +16,18 @@ const (
 
 // QuantizeOptions configure Quantize.
 type QuantizeOptions struct {
-	// Scheme is SchemeInt8 ("" means int8); the FP8 schemes are not yet
-	// available.
+	// Scheme is SchemeInt8 ("" means int8), SchemeFP8E4M3 or
+	// SchemeFP8E5M2 (QuantizeFP8).
 	Scheme string
 	// Calib holds the activation statistics of a calibration run on the
 	// graph being quantized; nil quantizes the weights only.
 	Calib *Table
 	// Range derives each activation's range from its statistics.
 	Range RangeOptions
-	// KeepFloat names layers (node names) to leave in float.
+	// KeepFloat names layers (node names) to leave in float (int8 only).
 	KeepFloat []string
-	// ActDType is the activation type, ir.Uint8 (the default for
-	// ir.Undefined) or ir.Int8; both are asymmetric per tensor.
+	// ActDType is the int8 scheme's activation type, ir.Uint8 (the default
+	// for ir.Undefined) or ir.Int8; both are asymmetric per tensor.
 	ActDType ir.DType
 }
 
@@ -46,17 +46,56 @@ type QuantizeOptions struct {
 // op stays float between the pairs. The qdq-fuse pass later turns the patterns into integer
 // kernels; frontend.Save writes the QDQ form for ONNX Runtime as it is.
 //
-// Without opts.Calib only the weights are quantized. Report.Measure adds
-// the per-layer error against the float graph.
+// Without opts.Calib only the weights are quantized. The FP8 schemes run
+// QuantizeFP8 instead (see quantizeFP8). Report.Measure adds the per-layer
+// error against the float graph.
 func Quantize(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
 	switch opts.Scheme {
 	case "", SchemeInt8:
 		return quantizeInt8(g, opts)
 	case SchemeFP8E4M3, SchemeFP8E5M2:
-		// FP8 (QuantizeFP8, quant/fp8*.go) dispatches here once it lands.
-		return nil, fmt.Errorf("quantization scheme %s is not yet available; use int8", opts.Scheme)
+		return quantizeFP8(g, opts)
 	}
 	return nil, fmt.Errorf("unknown quantization scheme %q; want %s, %s or %s", opts.Scheme, SchemeInt8, SchemeFP8E4M3, SchemeFP8E5M2)
+}
+
+// quantizeFP8 runs QuantizeFP8 (weights per output channel; activations
+// too when opts.Calib is set, W8A8) and reports it in the int8 scheme's
+// terms, so Measure and the CLI serve both: one layer per quantized op,
+// whose input parameters are the FP8 activation scale (zero point 0) and
+// whose output, left in float32, is compared with the float model's.
+func quantizeFP8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
+	if len(opts.KeepFloat) > 0 {
+		return nil, fmt.Errorf("--keep-float applies to int8 only; FP8 quantizes every weighted op")
+	}
+	format, err := ParseFP8Format(opts.Scheme)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Scheme: opts.Scheme, WeightsOnly: opts.Calib == nil, Activations: ir.Float32.String(), ConstBytes: Bytes{Before: constBytes(g)}}
+	if opts.Calib != nil {
+		rep.Activations, rep.Method, rep.Samples = format.String(), opts.Range.Method.String(), opts.Calib.Samples
+	}
+	res, err := QuantizeFP8(g, FP8Options{Format: format, WeightOnly: opts.Calib == nil, Calib: opts.Calib, Ranges: opts.Range})
+	if err != nil {
+		return nil, err
+	}
+	nodes := map[string]*ir.Node{}
+	for _, n := range g.Nodes {
+		nodes[n.Name] = n
+	}
+	for _, fl := range res.Layers {
+		l := Layer{Node: fl.Node, Op: fl.Op, WeightScaleMin: fl.ScaleMin, WeightScaleMax: fl.ScaleMax}
+		if n := nodes[fl.Node]; n != nil && fl.Activation != "" {
+			l.Input = &Affine{Scale: fl.ActScale, DType: format}
+			l.in = probe{float: fl.Activation, quant: n.Inputs[0].Name}
+			l.out = probe{float: n.Outputs[0].Name, quant: n.Outputs[0].Name}
+		}
+		rep.Layers = append(rep.Layers, l)
+	}
+	rep.WeightBytes = Bytes{Before: res.WeightBytesBefore, After: res.WeightBytesAfter}
+	rep.ConstBytes.After = constBytes(g)
+	return rep, nil
 }
 
 // rewriter inserts the QDQ form of the int8 scheme into a graph.

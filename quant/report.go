@@ -149,6 +149,7 @@ func (r *Report) Measure(float, quantized *ir.Graph, inputs []map[string]*ir.Ten
 		}
 		return min(MaxSQNR, 10*math.Log10(signal[i]/noise[i]))
 	}
+	r.Suggest = nil
 	loss := func(i int) float64 { return r.Layers[i].InputSQNR - r.Layers[i].SQNR }
 	var worst []int
 	for i := range r.Layers {
@@ -161,12 +162,12 @@ func (r *Report) Measure(float, quantized *ir.Graph, inputs []map[string]*ir.Ten
 		if s := signal[2*i+1]; s > 0 {
 			l.RelErr = math.Sqrt(noise[2*i+1] / s)
 		}
-		if l.SQNR < SuggestBelowDB && loss(i) >= SuggestMinLossDB {
+		// --keep-float is the int8 scheme's.
+		if r.Scheme == SchemeInt8 && l.SQNR < SuggestBelowDB && loss(i) >= SuggestMinLossDB {
 			worst = append(worst, i)
 		}
 	}
 	sort.SliceStable(worst, func(a, b int) bool { return loss(worst[a]) > loss(worst[b]) })
-	r.Suggest = nil
 	for _, i := range worst[:min(len(worst), SuggestMax)] {
 		r.Suggest = append(r.Suggest, r.Layers[i].Node)
 	}

@@ -50,7 +50,7 @@ the scheme and the report.`,
 				return usagef("quantize: -o OUT.onnx is required")
 			}
 			if *qf.scheme == "" {
-				return usagef("quantize: --quantize must name a scheme (int8)")
+				return usagef("quantize: --quantize must name a scheme (int8, fp8-e4m3 or fp8-e5m2)")
 			}
 			g, err := effc.Load(path)
 			if err != nil {
@@ -91,7 +91,7 @@ type quantFlags struct {
 func addQuantFlags(fs *flag.FlagSet, scheme string) *quantFlags {
 	return &quantFlags{
 		fs:     fs,
-		scheme: fs.String("quantize", scheme, "quantization `SCHEME`: int8 (fp8-e4m3 and fp8-e5m2 are not yet available)"),
+		scheme: fs.String("quantize", scheme, "quantization `SCHEME`: int8, fp8-e4m3 or fp8-e5m2"),
 		calib:  addCalibFlags(fs),
 		method: fs.String("calib-method", quant.Percentile.String(), "how activation ranges come from calibration: `METHOD` minmax, percentile or entropy"),
 		percentile: fs.Float64("calib-percentile", quant.DefaultPercentile,
@@ -173,11 +173,14 @@ func (q *quantFlags) apply(w io.Writer, g *ir.Graph) error {
 // totals.
 func printQuantizeReport(w io.Writer, rep *effc.QuantizeReport) {
 	r := rep.Report
+	weights, acts := "int8 symmetric per channel", r.Activations+" asymmetric per tensor"
+	if r.Scheme != quant.SchemeInt8 {
+		weights, acts = r.Scheme+" per channel", r.Activations+" per tensor with zero point 0"
+	}
 	if r.WeightsOnly {
-		fmt.Fprintf(w, "no calibration data (--calib): weights-only quantization, int8 per output channel; activations stay float\n")
+		fmt.Fprintf(w, "no calibration data (--calib): weights-only quantization, %s; activations stay float\n", weights)
 	} else {
-		fmt.Fprintf(w, "%s: weights int8 symmetric per channel, activations %s asymmetric per tensor, %s calibration on %d samples\n",
-			r.Scheme, r.Activations, r.Method, r.Samples)
+		fmt.Fprintf(w, "%s: weights %s, activations %s, %s calibration on %d samples\n", r.Scheme, weights, acts, r.Method, r.Samples)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "layer\top\tinput scale/zp\toutput scale/zp\tweight scales\tSQNR dB\tloses dB\trel error\n")
@@ -207,7 +210,7 @@ func printQuantizeReport(w io.Writer, rep *effc.QuantizeReport) {
 	case len(r.Suggest) > 0:
 		fmt.Fprintf(w, "worst layers (SQNR below %d dB, losing at least %d dB themselves): try --keep-float %s\n",
 			quant.SuggestBelowDB, quant.SuggestMinLossDB, strings.Join(r.Suggest, ","))
-	case rep.Quality != nil:
+	case rep.Quality != nil && r.Scheme == quant.SchemeInt8:
 		fmt.Fprintf(w, "no layer is below %d dB SQNR while losing %d dB itself; nothing to keep in float\n", quant.SuggestBelowDB, quant.SuggestMinLossDB)
 	}
 }

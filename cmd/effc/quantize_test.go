@@ -81,8 +81,13 @@ func TestQuantizeCommand(t *testing.T) {
 			t.Errorf("effc %s: exit %d, want 2 (usage); stderr %s", strings.Join(args, " "), code, errs)
 		}
 	}
-	if code, _, errs := effcRun(t, "quantize", digits, "-o", out, "--quantize", "fp8-e4m3"); code != 1 || !strings.Contains(errs, "not yet available") {
-		t.Errorf("--quantize fp8-e4m3: exit %d, stderr %s; want 1 and 'not yet available'", code, errs)
+	fp8 := mustRun(t, "quantize", digits, "--quantize", "fp8-e4m3", "--calib", digitsX, "--calib-samples", "20", "-o", out)
+	if !strings.Contains(fp8, "fp8-e4m3: weights fp8-e4m3 per channel, activations f8e4m3fn per tensor with zero point 0") ||
+		strings.Contains(fp8, "--keep-float") {
+		t.Errorf("--quantize fp8-e4m3:\n%s", fp8)
+	}
+	if code, _, errs := effcRun(t, "quantize", digits, "-o", out, "--quantize", "fp8-e4m3", "--keep-float", "/fc/Gemm"); code != 1 || !strings.Contains(errs, "int8 only") {
+		t.Errorf("--quantize fp8-e4m3 --keep-float: exit %d, stderr %s; want 1 and 'int8 only'", code, errs)
 	}
 }
 
