@@ -82,8 +82,10 @@ func qgemmPathFor(cfg Config) qgemmPath {
 		if cfg.Int8Dot == "dotprod" { // 32 registers: 24 accumulators
 			return qgemmPath{isa: "sdot", g: 4, vw: 4, mr: 6, nvec: 4, wideN: 4}
 		}
+		// 4x3 accumulators of 8 lanes: 24 registers
 		return qgemmPath{isa: "smlal", g: 2, vw: 4, mr: 4, nvec: 3, wideN: 8}
 	}
+	// wasm engines map v128 onto 16 x86 registers: 8 accumulators
 	return qgemmPath{isa: "wasmdot", g: 2, vw: 4, mr: 4, nvec: 2, wideN: 4}
 }
 

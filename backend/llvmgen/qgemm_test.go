@@ -216,7 +216,8 @@ func qCheck(t *testing.T, q *qGraph) {
 // zero points, u8 and i8 activations, weights and outputs, and u8 weights
 // whose zero point leaves them outside int8 (the scalar kernel on the byte
 // paths), and depthwise shapes with one and two outputs per channel,
-// strides, interiors wider than a vector and many border columns.
+// strides, interiors wider than a vector and many border columns; one
+// convolution takes several blocks of packed activations.
 func TestQuantConv(t *testing.T) {
 	q := newQGraph(1)
 	u8, i8, i32 := ir.Uint8, ir.Int8, ir.Int32
@@ -234,6 +235,7 @@ func TestQuantConv(t *testing.T) {
 		{xdt: u8, wdt: i8, ydt: u8, xs: []int64{1, 8, 10, 12}, ws: []int64{8, 1, 3, 3}, attrs: "group=8, pads=[1, 1, 1, 1]", perChannel: true, bias: true, xzp: 128},
 		{xdt: i8, wdt: i8, ydt: i8, xs: []int64{2, 4, 9, 11}, ws: []int64{8, 1, 3, 3}, attrs: "group=4, strides=[2, 2], pads=[0, 1, 1, 2]", bias: true, xzp: -1},
 		{xdt: u8, wdt: u8, ydt: i32, xs: []int64{1, 6, 7, 7}, ws: []int64{6, 1, 5, 5}, attrs: "group=6, pads=[2, 2, 2, 2]", perChannel: true, xzp: 9, wzp: 120},
+		{xdt: u8, wdt: i8, ydt: u8, xs: []int64{1, 128, 31, 30}, ws: []int64{4, 128, 3, 3}, attrs: "pads=[1, 1, 1, 1]", perChannel: true, bias: true, xzp: 128},
 		{xdt: u8, wdt: i8, ydt: u8, xs: []int64{1, 16, 6, 37}, ws: []int64{16, 1, 3, 3}, attrs: "group=16, pads=[1, 1, 1, 1]", perChannel: true, bias: true, xzp: 3},
 		{xdt: i8, wdt: i8, ydt: u8, xs: []int64{1, 8, 7, 40}, ws: []int64{8, 1, 3, 3}, attrs: "group=8, strides=[2, 2], pads=[1, 1, 1, 1]", bias: true, xzp: 5},
 		{xdt: u8, wdt: i8, ydt: i8, xs: []int64{1, 2, 3, 40}, ws: []int64{2, 1, 1, 3}, attrs: "group=2, pads=[0, 17, 0, 17]", perChannel: true, xzp: 200},
@@ -302,8 +304,9 @@ func (q *qGraph) addMatMul(c qMatMul) {
 // constant B (the int8 GEMM) bit-exactly against the interpreter on every
 // int8 path: K not a multiple of the word size, rows and columns that leave
 // tile remainders, batched and 1-D A, per-tensor and per-column ([N] and
-// [1, N]) parameters, u8 and i8 operands, a runtime a_zero_point, and
-// zero points that leave B outside int8 (the scalar kernel on byte paths).
+// [1, N]) parameters, u8 and i8 operands, a runtime a_zero_point, zero
+// points that leave B outside int8 (the scalar kernel on byte paths), and
+// enough rows of A for several packed blocks.
 func TestQuantMatMulGemm(t *testing.T) {
 	q := newQGraph(2)
 	u8, i8, i32 := ir.Uint8, ir.Int8, ir.Int32
@@ -316,6 +319,7 @@ func TestQuantMatMulGemm(t *testing.T) {
 		{adt: u8, bdt: i8, ydt: i32, as: []int64{6, 70}, n: 19, azp: 12},
 		{adt: u8, bdt: u8, ydt: i32, as: []int64{5, 20}, n: 17, azp: 200, bzp: 100, azpInput: true},
 		{adt: i8, bdt: i8, ydt: i32, as: []int64{1, 11}, n: 3, perColumn: true, azp: 0},
+		{adt: u8, bdt: i8, ydt: u8, as: []int64{2, 520, 1030}, n: 5, azp: 7},
 	} {
 		q.addMatMul(c)
 	}
