@@ -29,32 +29,37 @@ import (
 //
 // No step touches a subnormal float, so a flush-to-zero mode in the caller
 // cannot change the result. A 256-entry table with gathers was the other
-// candidate; the bit path needs no gather (NEON and wasm have none) and is
-// the one measured in docs/passes/quantization.md.
+// candidate; the bit path needs no gather (NEON and wasm have none) and
+// measured faster (docs/passes/quantization.md, section FP8).
+//
+// Encoding (fp8Encode: QuantizeLinear to FP8 and Cast) is integer rounding
+// as well, so the loops around it vectorize too.
 
 // fp8Lanes is the vector width of the decoder, in fp8 codes: one 128-bit
 // load, four 128-bit (two AVX2, one AVX-512) float vectors.
 const fp8Lanes = 16
 
-// fp8Bits describes a format for the decoder: mantissa bits, bias, and the
-// format's special codes.
+// fp8Bits describes a format for the decoder and encoder: mantissa bits,
+// bias, the magnitude code of the largest finite value and the special
+// codes.
 type fp8Bits struct {
 	man, bias int64
+	maxCode   int64
 	hasInf    bool // E5M2: magnitude 0x7c is Inf, 0x7d..0x7f NaN
 	fnuz      bool // 0x80 is the only NaN, no -0; else (E4M3FN) 0x7f is NaN
 }
 
-// fp8BitsOf returns the decoder's description of format dt.
+// fp8BitsOf returns the description of format dt.
 func fp8BitsOf(dt ir.DType) fp8Bits {
 	switch dt {
 	case ir.Float8E4M3FN:
-		return fp8Bits{man: 3, bias: 7}
+		return fp8Bits{man: 3, bias: 7, maxCode: 0x7e}
 	case ir.Float8E4M3FNUZ:
-		return fp8Bits{man: 3, bias: 8, fnuz: true}
+		return fp8Bits{man: 3, bias: 8, maxCode: 0x7f, fnuz: true}
 	case ir.Float8E5M2:
-		return fp8Bits{man: 2, bias: 15, hasInf: true}
+		return fp8Bits{man: 2, bias: 15, maxCode: 0x7b, hasInf: true}
 	}
-	return fp8Bits{man: 2, bias: 16, fnuz: true} // Float8E5M2FNUZ
+	return fp8Bits{man: 2, bias: 16, maxCode: 0x7f, fnuz: true} // Float8E5M2FNUZ
 }
 
 // splatI32 is the i32 constant v, or a vector of it when t is a vector type.
@@ -216,6 +221,57 @@ func (k *kernel) fp8DequantizeKernel(x, scale, zp, out *buf) error {
 		}
 	})
 	return nil
+}
+
+// fp8Encode converts float f (a scalar; opt vectorizes the loops it sits
+// in) to the FP8 bits of format dt exactly as ir.Float32ToFP8 does, with
+// integer operations and one float add, no table:
+//
+//	a = |f| bits; normal (a >= bits of 2^(1-bias)): round to nearest even
+//	  by adding 2^(22-M) - 1 + lsb and shifting the mantissa down by 23-M,
+//	  then rebias: code = (a + ...) >> (23-M) - (127-bias) << M
+//	subnormal: code = bits(|f| + C) - bits(C) with C = 2^(24-bias-M), whose
+//	  ulp is the subnormal quantum, so the float add rounds to nearest even
+//	  (2^M, a carry into the smallest normal, is that normal's code)
+//	code > maxCode (after rounding): ±max with saturate, else ±Inf (E5M2)
+//	  or NaN; ±Inf likewise; NaN: sign|0x7f, or 0x80 for FNUZ, which also
+//	  turns a signed zero code into 0x00.
+func (k *kernel) fp8Encode(f value.Value, dt ir.DType, saturate bool) value.Value {
+	p := fp8BitsOf(dt)
+	c := func(x int64) value.Value { return constant.NewInt(types.I32, x) }
+	bits := k.b.NewBitCast(f, types.I32)
+	a := k.b.NewAnd(bits, c(0x7fffffff))
+	sign := k.b.NewAnd(k.b.NewLShr(bits, c(24)), c(0x80))
+	shift := 23 - p.man
+	lsb := k.b.NewAnd(k.b.NewLShr(a, c(shift)), c(1))
+	rounded := k.b.NewAdd(a, k.b.NewAdd(c(1<<(shift-1)-1), lsb))
+	normal := k.b.NewSub(k.b.NewLShr(rounded, c(shift)), c((127-p.bias)<<p.man))
+	magic := float32(math.Ldexp(1, int(24-p.bias-p.man)))
+	sum := k.b.NewFAdd(k.b.NewBitCast(a, types.Float), constant.NewFloat(types.Float, float64(magic)))
+	sub := k.b.NewSub(k.b.NewBitCast(sum, types.I32), c(int64(math.Float32bits(magic))))
+	isSub := k.b.NewICmp(enum.IPredULT, a, c((128-p.bias)<<23))
+	code := k.b.NewSelect(isSub, sub, normal)
+	nan := c(0x80)
+	if !p.fnuz {
+		nan = k.b.NewOr(sign, c(0x7f))
+	}
+	var overflow value.Value
+	switch {
+	case saturate:
+		overflow = k.b.NewOr(sign, c(p.maxCode))
+	case p.hasInf:
+		overflow = k.b.NewOr(sign, c(0x7c))
+	default:
+		overflow = nan
+	}
+	var res value.Value = k.b.NewOr(sign, code)
+	if p.fnuz {
+		res = k.b.NewSelect(k.b.NewICmp(enum.IPredEQ, code, c(0)), c(0), res)
+	}
+	// Overflow after rounding, or ±Inf (a == 0x7f800000 rounds past max).
+	res = k.b.NewSelect(k.b.NewICmp(enum.IPredSGT, code, c(p.maxCode)), overflow, res)
+	res = k.b.NewSelect(k.b.NewICmp(enum.IPredUGT, a, c(0x7f800000)), nan, res)
+	return k.b.NewTrunc(res, types.I8)
 }
 
 // splatVec broadcasts the scalar x to vector type t.
