@@ -121,12 +121,14 @@ type prepareFlags struct {
 	batch  *int64
 	passes *string
 	prune  *pruneFlag
+	quant  *quantFlags
 	fs     *flag.FlagSet
 }
 
-// addPrepareFlags declares --shape, --batch, --passes and --prune on fs.
+// addPrepareFlags declares --shape, --batch, --passes, --prune and the
+// quantization flags on fs.
 func addPrepareFlags(fs *flag.FlagSet) *prepareFlags {
-	p := &prepareFlags{fs: fs, prune: addPruneFlags(fs)}
+	p := &prepareFlags{fs: fs, prune: addPruneFlags(fs), quant: addQuantFlags(fs, "")}
 	fs.Var(&p.shapes, "shape", "bind input NAME's shape, e.g. image=1,1,8,8 (`NAME=D0,D1,...`, repeatable)")
 	p.batch = fs.Int64("batch", 0, "bind the symbolic batch dimension (dim 0 of the inputs) to `N`")
 	p.passes = fs.String("passes", passes.DefaultPipeline, "comma-separated `LIST` of passes and pipelines to run before compiling")
@@ -176,14 +178,25 @@ func (p *prepareFlags) load(w io.Writer, path string) (*ir.Graph, string, error)
 	return g, pipeline, nil
 }
 
-// compress applies --prune to g, printing the report to w; it returns the
-// pipeline that ran ("" when none).
+// compress applies --prune, then --quantize, to g, printing their reports
+// to w; it returns the pipelines that ran ("" when none).
 func (p *prepareFlags) compress(w io.Writer, g *ir.Graph) (string, error) {
-	rep, err := p.prune.apply(w, g)
-	if err != nil || rep == nil {
+	var ran []string
+	pr, err := p.prune.apply(w, g)
+	if err != nil {
 		return "", err
 	}
-	return rep.Pipeline, nil
+	if pr != nil {
+		ran = append(ran, pr.Pipeline)
+	}
+	qr, err := p.quant.apply(w, g)
+	if err != nil {
+		return "", err
+	}
+	if qr != nil {
+		ran = append(ran, qr.Pipeline)
+	}
+	return strings.Join(ran, ","), nil
 }
 
 // parseEmit splits --emit; "" means the target's defaults (nil).

@@ -158,15 +158,16 @@ func (q *quantFlags) quantize(g *ir.Graph) (*effc.QuantizeReport, error) {
 }
 
 // apply quantizes g when --quantize was given, for compile, run and bench,
-// and prints the report to w. The activation type defaults to the one the
-// command's --target multiplies best (see actDType).
-func (q *quantFlags) apply(w io.Writer, g *ir.Graph) error {
+// and prints the report to w; the report is nil without --quantize. The
+// activation type defaults to the one the command's --target multiplies
+// best (see actDType).
+func (q *quantFlags) apply(w io.Writer, g *ir.Graph) (*effc.QuantizeReport, error) {
 	rep, err := q.quantize(g)
 	if err != nil || rep == nil {
-		return err
+		return nil, err
 	}
 	printQuantizeReport(w, rep)
-	return nil
+	return rep, nil
 }
 
 // printQuantizeReport writes the per-layer table, the float ops and the

@@ -109,14 +109,14 @@ func TestQuantFlagsApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := parse("--target", "x86_64").apply(&out, g); err != nil || out.Len() > 0 {
+	if _, err := parse("--target", "x86_64").apply(&out, g); err != nil || out.Len() > 0 {
 		t.Fatalf("without --quantize: error %v, output %q", err, out.String())
 	}
 	var ue *usageError
-	if err := parse("--calib", digitsX).apply(&out, g); !errors.As(err, &ue) {
+	if _, err := parse("--calib", digitsX).apply(&out, g); !errors.As(err, &ue) {
 		t.Errorf("--calib without --quantize: error %v, want a usage error", err)
 	}
-	if err := parse("--target", "arm64", "--quantize", "int8", "--calib", digitsX, "--calib-samples", "10").apply(&out, g); err != nil {
+	if _, err := parse("--target", "arm64", "--quantize", "int8", "--calib", digitsX, "--calib-samples", "10").apply(&out, g); err != nil {
 		t.Fatal(err)
 	}
 	found := false

@@ -55,6 +55,7 @@ summary, preceded by a line naming the target and CPU.`,
 		tf := addTargetFlags(fs)
 		pipeline := fs.String("passes", passes.DefaultPipeline, "with --target: comma-separated `LIST` of passes and pipelines to run before compiling")
 		pr := addPruneFlags(fs)
+		qf := addQuantFlags(fs, "")
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
 			if err != nil {
@@ -83,6 +84,9 @@ summary, preceded by a line naming the target and CPU.`,
 				return err
 			}
 			if _, err := pr.apply(e.stdout, g); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			if _, err := qf.apply(e.stdout, g); err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
 			feeds, err := bindInputs(g, inputs)
