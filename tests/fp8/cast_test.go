@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -306,7 +308,11 @@ func TestCompiled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles for three targets")
 	}
-	for _, name := range []string{"x86_64", "arm64", "wasm32"} {
+	targets := []string{"x86_64", "arm64", "wasm32"}
+	if hostHasAVX512() {
+		targets = append(targets, "x86_64-avx512")
+	}
+	for _, name := range targets {
 		t.Run(name, func(t *testing.T) {
 			spec, err := target.Load(name)
 			if err != nil {
@@ -320,4 +326,19 @@ func TestCompiled(t *testing.T) {
 			checkOutputs(t, name, out, in, xs)
 		})
 	}
+}
+
+// hostHasAVX512 reports whether this machine runs x86_64-avx512 artifacts
+// (Ice Lake server features: AVX-512 F/BW/DQ/VL and VNNI).
+func hostHasAVX512() bool {
+	info, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil || runtime.GOARCH != "amd64" {
+		return false
+	}
+	for _, f := range []string{"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"} {
+		if !strings.Contains(string(info), " "+f) {
+			return false
+		}
+	}
+	return true
 }
