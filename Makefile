@@ -29,7 +29,7 @@ vet:
 # What CI runs (.ci/run): formatting, vet, every test including the ONNX
 # conformance runner.
 test: vet
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 conformance:
 	$(GO) test -count=1 -v -run TestConformance ./tests/onnx | tail -5
