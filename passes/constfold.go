@@ -18,7 +18,9 @@ const foldLimit = 1 << 20
 //
 //	%s = Shape(%x: f32[1,64,7,7]); %f = Reshape(%x, %s2)   ->   %s = const i64[4] = [1,64,7,7]
 //
-// Nondeterministic ops (Random*) and results above foldLimit elements stay.
+// Nondeterministic ops (Random*), results above foldLimit elements and the
+// DequantizeLinear of an FP8 constant stay: the last is how FP8 weights are
+// stored (quant.QuantizeFP8), one byte each, decoded by the backend.
 func foldConstants(_ *Context, g *ir.Graph) error {
 	dead := map[*ir.Node]bool{}
 	for _, n := range g.Nodes {
@@ -46,7 +48,7 @@ func foldConstants(_ *Context, g *ir.Graph) error {
 
 // foldNode returns the constant outputs of n, or nil when n cannot fold.
 func foldNode(n *ir.Node) ([]*ir.Tensor, error) {
-	if n.Domain != "" || !interp.Supported(n.Op) || isRandom(n.Op) {
+	if n.Domain != "" || !interp.Supported(n.Op) || isRandom(n.Op) || isFP8Weight(n) {
 		return nil, nil
 	}
 	if t := foldShapeOf(n); t != nil {
@@ -111,6 +113,12 @@ func clampAxis(a, rank int64) int64 {
 		a += rank
 	}
 	return min(max(a, 0), rank)
+}
+
+// isFP8Weight reports whether n dequantizes an FP8 constant.
+func isFP8Weight(n *ir.Node) bool {
+	x := n.Input(0)
+	return n.Op == "DequantizeLinear" && x.IsConst() && x.Const.DType.IsFP8()
 }
 
 func isRandom(op string) bool {

@@ -246,3 +246,25 @@ func TestDigitsW8A8(t *testing.T) {
 		}
 	}
 }
+
+// TestPipelineKeepsFP8Weights runs the default pipeline (what effc compile
+// does after --quantize) over FP8 digits: const-fold must leave the
+// weights' DequantizeLinear alone, so they reach the backend as FP8.
+func TestPipelineKeepsFP8Weights(t *testing.T) {
+	g := prepared(t, 1)
+	if _, err := quant.QuantizeFP8(g, quant.FP8Options{Format: ir.Float8E4M3FN, WeightOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := effc.Prepare(g, effc.PrepareOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dq := 0
+	for _, n := range g.Nodes {
+		if n.Op == "DequantizeLinear" && n.Inputs[0].IsConst() && n.Inputs[0].Const.DType == ir.Float8E4M3FN {
+			dq++
+		}
+	}
+	if dq != 7 {
+		t.Errorf("%d FP8 weight DequantizeLinear nodes after the default pipeline, want 7", dq)
+	}
+}
