@@ -99,10 +99,10 @@ func runInterp(t *testing.T, g *ir.Graph, set *digitsSet) int {
 }
 
 // runCompiled scores g (prepared at the split's batch size) compiled for
-// x86_64.
-func runCompiled(t *testing.T, g *ir.Graph, set *digitsSet) int {
+// the named target.
+func runCompiled(t *testing.T, g *ir.Graph, set *digitsSet, name string) int {
 	t.Helper()
-	spec, err := target.Load("x86_64")
+	spec, err := target.Load(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,8 +129,8 @@ func logLayers(t *testing.T, res *quant.FP8Result) {
 
 // TestDigitsWeightOnlyE4M3 is the acceptance check: FP8-E4M3
 // weight-only digits loses at most 0.3 accuracy points on the interpreter
-// and compiled for x86_64, and its weights take 4x fewer bytes, in the
-// graph and in the artifact's read-only data.
+// and compiled for x86_64 (and arm64 and wasm32), and its weights take 4x
+// fewer bytes, in the graph and in the artifact's read-only data.
 func TestDigitsWeightOnlyE4M3(t *testing.T) {
 	set := loadSet(t)
 	g := prepared(t, 360)
@@ -154,10 +154,12 @@ func TestDigitsWeightOnlyE4M3(t *testing.T) {
 	if testing.Short() {
 		return
 	}
-	n = runCompiled(t, g, set)
-	t.Logf("x86_64: E4M3 weight-only %d/%d (%.2f%%)", n, total, points(n, total))
-	if loss := points(set.float, total) - points(n, total); loss > maxLoss {
-		t.Errorf("x86_64: E4M3 weight-only loses %.2f points, want at most %.1f", loss, maxLoss)
+	for _, tname := range []string{"x86_64", "arm64", "wasm32"} {
+		n = runCompiled(t, g, set, tname)
+		t.Logf("%s: E4M3 weight-only %d/%d (%.2f%%)", tname, n, total, points(n, total))
+		if loss := points(set.float, total) - points(n, total); loss > maxLoss {
+			t.Errorf("%s: E4M3 weight-only loses %.2f points, want at most %.1f", tname, loss, maxLoss)
+		}
 	}
 	// The artifact: read-only data (weights.bin) of the fp8 model against
 	// the float one, both at batch 1.
@@ -238,7 +240,7 @@ func TestDigitsW8A8(t *testing.T) {
 		n := runInterp(t, g, set)
 		t.Logf("interp: %s W8A8 (calibrated on %d) %d/%d (%.2f%%), float %d", f, calib, n, len(set.y), points(n, len(set.y)), set.float)
 		if f == ir.Float8E4M3FN && !testing.Short() {
-			c := runCompiled(t, g, set)
+			c := runCompiled(t, g, set, "x86_64")
 			t.Logf("x86_64: %s W8A8 %d/%d", f, c, len(set.y))
 			if c != n {
 				t.Errorf("x86_64 scores %d, the interpreter %d: the compiled Q/DQ kernels differ", c, n)
