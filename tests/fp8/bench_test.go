@@ -24,8 +24,8 @@ var benchSizes = []int{1 << 16, 1 << 22}
 //   - bits: DequantizeLinear(fp8, scale), the vectorized bit-manipulation
 //     decoder of backend/llvmgen/fp8.go, multiply by the scale included;
 //   - table: Cast(fp8 → f32), the 256-entry table lookup per code that the
-//     Cast kernel uses (opt vectorizes it with gathers where the target
-//     has them: AVX2 vpgatherdd).
+//     Cast kernel uses (scalar loads; on x86_64 opt packs them with
+//     vinsertps rather than gathering).
 //
 // Run it with go test ./tests/fp8 -run - -bench Decode -benchtime 1x.
 func BenchmarkDecode(b *testing.B) {
