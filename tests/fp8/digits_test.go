@@ -213,7 +213,8 @@ func (s *oneBatch) Next() (map[string]*ir.Tensor, error) {
 
 // TestDigitsW8A8 calibrates on the first 200 test images and reports
 // W8A8 accuracy (weights and the activations entering every Conv and the
-// Gemm in FP8) for both formats, on the interpreter and for E4M3 compiled.
+// Gemm in FP8) for both formats, on the interpreter and for E4M3 compiled
+// for every target.
 func TestDigitsW8A8(t *testing.T) {
 	set := loadSet(t)
 	const calib = 200
@@ -241,10 +242,12 @@ func TestDigitsW8A8(t *testing.T) {
 		n := runInterp(t, g, set)
 		t.Logf("interp: %s W8A8 (calibrated on %d) %d/%d (%.2f%%), float %d", f, calib, n, len(set.y), points(n, len(set.y)), set.float)
 		if f == ir.Float8E4M3FN && !testing.Short() {
-			c := runCompiled(t, g, set, "x86_64")
-			t.Logf("x86_64: %s W8A8 %d/%d", f, c, len(set.y))
-			if c != n {
-				t.Errorf("x86_64 scores %d, the interpreter %d: the compiled Q/DQ kernels differ", c, n)
+			for _, tname := range []string{"x86_64", "arm64", "wasm32"} {
+				c := runCompiled(t, g, set, tname)
+				t.Logf("%s: %s W8A8 %d/%d", tname, f, c, len(set.y))
+				if c != n {
+					t.Errorf("%s scores %d, the interpreter %d: the compiled Q/DQ kernels differ", tname, c, n)
+				}
 			}
 		}
 	}
