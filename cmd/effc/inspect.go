@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -50,9 +49,7 @@ script.`,
 			}
 			r := effc.Inspect(g)
 			if *asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return printJSON(e.stdout, r)
 			}
 			return printReport(e.stdout, path, g, r)
 		}
@@ -190,9 +187,7 @@ func inspectGroups(w io.Writer, g *ir.Graph, asJSON bool) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(a)
+		return printJSON(w, a)
 	}
 	printGroups(w, a)
 	rep, err := effc.Prune(g, effc.PruneOptions{})

@@ -62,19 +62,30 @@ docs/passes/otov2.md explains the groups, the modes and the report.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			if err := frontend.Save(g, *out); err != nil {
-				return err
-			}
-			if *asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
-			}
-			printPruneReport(e.stdout, rep)
-			fmt.Fprintf(e.stdout, "wrote %s\n", *out)
-			return nil
+			return saveModel(e.stdout, g, *out, *asJSON, rep, func(w io.Writer) { printPruneReport(w, rep) })
 		}
 	},
+}
+
+// saveModel writes g to path as ONNX, then the report: as indented JSON, or
+// in text by print followed by a "wrote" line.
+func saveModel(w io.Writer, g *ir.Graph, path string, asJSON bool, rep any, print func(io.Writer)) error {
+	if err := frontend.Save(g, path); err != nil {
+		return err
+	}
+	if asJSON {
+		return printJSON(w, rep)
+	}
+	print(w)
+	fmt.Fprintf(w, "wrote %s\n", path)
+	return nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // calibFlags are --calib and --calib-samples.

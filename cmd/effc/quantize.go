@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/effc/effc"
-	"github.com/effc/effc/frontend"
 	"github.com/effc/effc/ir"
 	"github.com/effc/effc/quant"
 )
@@ -60,17 +58,7 @@ the scheme and the report.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
-			if err := frontend.Save(g, *out); err != nil {
-				return err
-			}
-			if *asJSON {
-				enc := json.NewEncoder(e.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
-			}
-			printQuantizeReport(e.stdout, rep)
-			fmt.Fprintf(e.stdout, "wrote %s\n", *out)
-			return nil
+			return saveModel(e.stdout, g, *out, *asJSON, rep, func(w io.Writer) { printQuantizeReport(w, rep) })
 		}
 	},
 }
