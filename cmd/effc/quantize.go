@@ -16,8 +16,8 @@ import (
 var quantizeCmd = &command{
 	name:    "quantize",
 	summary: "quantize a model to INT8 (calibrated post-training) and write it as QDQ ONNX",
-	usage: "quantize MODEL.onnx -o OUT.onnx [--quantize int8] [--calib FILE.npy|DIR] [--calib-samples N] [--calib-method M] " +
-		"[--calib-percentile P] [--keep-float LAYER,...] [--act uint8|int8] [--json]",
+	usage: "quantize MODEL.onnx (-o OUT.onnx | --compare) [--quantize int8|fp8-e4m3|fp8-e5m2] [--calib FILE.npy|DIR] [--calib-samples N] " +
+		"[--calib-method M] [--calib-percentile P] [--keep-float LAYER,...] [--act uint8|int8] [--json]",
 	about: `Quantize folds BatchNormalization, calibrates the model on --calib inputs
 through the reference interpreter, and rewrites every Conv, Gemm and MatMul
 with constant weights, and every residual Add of two quantized tensors, to
@@ -30,25 +30,32 @@ output against float on the calibration inputs, the ops left in float and
 why, the weight bytes, and the model's error and top-1 agreement; --json
 prints the report as JSON. Without --calib only the weights are quantized
 (activations have no known range). docs/passes/quantization.md explains
-the scheme and the report.`,
+the scheme and the report. --compare writes nothing: it quantizes with INT8,
+FP8-E4M3 and FP8-E5M2 (W8A8) on the same calibration inputs and prints each
+layer's output SQNR and the model's error under each scheme, side by side.`,
 	examples: []string{
 		"effc quantize testdata/digits/digits.onnx --calib testdata/digits/test_x.npy -o digits-int8.onnx",
 		"effc quantize model.onnx --calib calib/ --calib-method entropy --keep-float conv1 -o model-int8.onnx",
+		"effc quantize testdata/digits/digits.onnx --calib testdata/digits/test_x.npy --compare",
 	},
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		out := fs.String("o", "", "write the quantized model to `OUT.onnx` (required)")
 		qf := addQuantFlags(fs, quant.SchemeInt8)
 		asJSON := fs.Bool("json", false, "print the report as JSON")
+		compare := fs.Bool("compare", false, "instead of writing a model, quantize with every scheme (int8, fp8-e4m3, fp8-e5m2) and print each layer's SQNR side by side; needs --calib")
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
 			if err != nil {
 				return err
 			}
+			if *compare {
+				return compareSchemes(e.stdout, path, qf, *asJSON)
+			}
 			if *out == "" {
-				return usagef("quantize: -o OUT.onnx is required")
+				return usagef("-o OUT.onnx is required (or --compare)")
 			}
 			if *qf.scheme == "" {
-				return usagef("quantize: --quantize must name a scheme (int8, fp8-e4m3 or fp8-e5m2)")
+				return usagef("--quantize must name a scheme (int8, fp8-e4m3 or fp8-e5m2)")
 			}
 			g, err := effc.Load(path)
 			if err != nil {
@@ -61,6 +68,57 @@ the scheme and the report.`,
 			return saveModel(e.stdout, g, *out, *asJSON, rep, func(w io.Writer) { printQuantizeReport(w, rep) })
 		}
 	},
+}
+
+// compareSchemes is 'effc quantize --compare': every scheme on the same
+// calibration inputs, per layer SQNR and the model's error side by side.
+func compareSchemes(w io.Writer, path string, qf *quantFlags, asJSON bool) error {
+	g, err := effc.Load(path)
+	if err != nil {
+		return err
+	}
+	if *qf.calib.path == "" {
+		return usagef("--compare measures each layer on calibration inputs; add --calib FILE.npy|DIR")
+	}
+	opts, _, err := qf.options(g)
+	if err != nil {
+		return err
+	}
+	c, err := effc.CompareSchemes(g, effc.AllSchemes(), opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if asJSON {
+		return printJSON(w, c)
+	}
+	fmt.Fprintf(w, "output SQNR per layer (dB, higher is better) on %d calibration samples:\n", len(opts.Calib))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "layer\top\t%s\n", strings.Join(c.Schemes, "\t"))
+	for _, l := range c.Layers {
+		cells := make([]string, len(l.SQNR))
+		for i, v := range l.SQNR {
+			cells[i] = "float"
+			if v != nil {
+				cells[i] = fmt.Sprintf("%.1f", *v)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Node, l.Op, strings.Join(cells, "\t"))
+	}
+	for _, row := range []struct {
+		name string
+		f    func(i int) string
+	}{
+		{"max abs error", func(i int) string { return fmt.Sprintf("%.3g", c.Quality[i].MaxAbs) }},
+		{"top-1 agreement", func(i int) string { return fmt.Sprintf("%.2f%%", 100*c.Quality[i].Top1) }},
+		{"weight bytes", func(i int) string { return fmt.Sprint(c.WeightBytes[i]) }},
+	} {
+		cells := make([]string, len(c.Schemes))
+		for i := range cells {
+			cells[i] = row.f(i)
+		}
+		fmt.Fprintf(tw, "%s\t\t%s\n", row.name, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
 }
 
 // quantFlags are --quantize and its calibration flags, on 'effc quantize'

@@ -127,3 +127,27 @@ func TestQuantFlagsApply(t *testing.T) {
 		t.Errorf("--quantize int8 for arm64: no i8 QuantizeLinear, or report %q", out.String())
 	}
 }
+
+// TestQuantizeCompare: --compare prints each scheme's per-layer SQNR; on
+// digits INT8 beats FP8-E4M3, which beats FP8-E5M2, on every convolution.
+func TestQuantizeCompare(t *testing.T) {
+	out := mustRun(t, "quantize", digits, "--calib", digitsX, "--calib-samples", "50", "--compare", "--json")
+	var c effc.SchemeComparison
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Schemes) != 3 || len(c.Layers) < 7 {
+		t.Fatalf("--compare: %d schemes, %d layers", len(c.Schemes), len(c.Layers))
+	}
+	for _, l := range c.Layers {
+		if l.Op != "Conv" {
+			continue
+		}
+		if l.SQNR[0] == nil || l.SQNR[1] == nil || l.SQNR[2] == nil || !(*l.SQNR[0] > *l.SQNR[1] && *l.SQNR[1] > *l.SQNR[2]) {
+			t.Errorf("%s: SQNR %v, want int8 > fp8-e4m3 > fp8-e5m2", l.Node, l.SQNR)
+		}
+	}
+	if code, _, _ := effcRun(t, "quantize", digits, "--compare"); code != 2 {
+		t.Errorf("--compare without --calib: exit %d, want 2", code)
+	}
+}
