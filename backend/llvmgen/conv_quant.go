@@ -315,11 +315,7 @@ func (k *kernel) qIm2col(pl *qconvPlan, dt ir.DType, xg, dst value.Value, oh0 va
 	H, W := g.in[0], g.in[1]
 	OW := g.out[1]
 	cw := pl.cgp / path.g // words per tap
-	elemT := types.Type(types.I8)
-	if !path.bytes() {
-		elemT = types.I16
-	}
-	dstE := k.b.NewBitCast(dst, types.NewPointer(elemT))
+	xz16 := k.b.NewTrunc(xz, types.I16)
 	// conv maps a stored input byte to the operand type.
 	conv := func(raw value.Value) value.Value {
 		if path.bytes() {
@@ -328,7 +324,10 @@ func (k *kernel) qIm2col(pl *qconvPlan, dt ir.DType, xg, dst value.Value, oh0 va
 			}
 			return raw
 		}
-		return k.b.NewTrunc(k.b.NewSub(k.toI32(raw, dt), xz), types.I16)
+		if dt == ir.Int8 {
+			return k.b.NewSub(k.b.NewSExt(raw, types.I16), xz16)
+		}
+		return k.b.NewSub(k.b.NewZExt(raw, types.I16), xz16)
 	}
 	// the padding word: G copies of the zero point in the operand type
 	var pad value.Value = i32(0)
@@ -361,15 +360,20 @@ func (k *kernel) qIm2col(pl *qconvPlan, dt ir.DType, xg, dst value.Value, oh0 va
 							for s := range srcs {
 								srcs[s] = k.gepElem(planes[s], dt, k.b.NewMul(ih, i64(W)))
 							}
-							base := k.b.NewMul(k.b.NewAdd(k.b.NewMul(t, i64(ld)), k.b.NewMul(r, i64(OW))), i64(path.g))
 							k.loop(hi-lo, func(i value.Value) {
 								o := k.b.NewAdd(i, i64(lo))
 								iw := k.b.NewAdd(k.b.NewMul(o, i64(g.str[1])), i64(kw*g.dil[1]-g.padB[1]))
-								e := k.b.NewAdd(base, k.b.NewMul(o, i64(path.g)))
+								// the word, built with shifts so that opt
+								// vectorizes it as G loads and one store
+								var word value.Value = i32(0)
 								for s := range srcs {
-									v := conv(k.b.NewLoad(types.I8, k.b.NewGetElementPtr(types.I8, srcs[s], iw)))
-									k.b.NewStore(v, k.b.NewGetElementPtr(elemT, dstE, k.b.NewAdd(e, i64(int64(s)))))
+									var v value.Value = k.b.NewZExt(conv(k.b.NewLoad(types.I8, k.b.NewGetElementPtr(types.I8, srcs[s], iw))), types.I32)
+									if s > 0 {
+										v = k.b.NewShl(v, i32(int64(s)*32/path.g))
+									}
+									word = k.b.NewOr(word, v)
 								}
+								k.b.NewStore(word, k.gepI32(drow, o))
 							})
 						}
 						k.fillI32(drow, hi, OW, pad)
