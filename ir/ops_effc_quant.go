@@ -1,6 +1,9 @@
 package ir
 
-// effc-domain quantized ops, made by the qdq-fuse pass.
+import "fmt"
+
+// effc-domain quantized ops, made by the qdq-fuse and requant-fixed
+// passes.
 
 func init() {
 	// effc.QLinearAdd is com.microsoft QLinearAdd without broadcasting: A
@@ -10,6 +13,51 @@ func init() {
 	// the rest in float64, which is exact for 8-bit inputs.
 	op("effc.QLinearAdd", "A:T A_scale:f32 A_zero_point:T B:T B_scale:f32 B_zero_point:T C_scale:f32 C_zero_point:T -> C:T",
 		"T:i8|u8", "", inferQLinearAdd)
+	// effc.Requantize is gemmlowp/TFLite's integer-only requantization of
+	// the int32 accumulators of ConvInteger or MatMulInteger, per channel
+	// c of axis (bias, multiplier and shift have one element or one per
+	// channel; multiplier is Q31, shift in [−31, 31]):
+	//
+	//	v = acc + bias[c]                       (int32, wrapping)
+	//	v = v · 2^max(−shift[c], 0)             (int32, wrapping, as TFLite's x·(1<<left))
+	//	v = SRDHM(v, multiplier[c])             (v·M + 2^30 (1−2^30 if negative)) / 2^31 truncated; INT32_MIN·INT32_MIN → INT32_MAX
+	//	v = RDBPOT(v, max(shift[c], 0))         rounding right shift, ties away from zero
+	//	y = clamp(v + y_zero_point, min, max)   (min, max default to y's dtype range)
+	//
+	// so y ≈ acc·multiplier·2^(−31−shift) + y_zero_point. min and max let
+	// a ReLU or Clip fold into the clamp.
+	op("effc.Requantize", "acc:i32 bias?:i32 multiplier:i32 shift:T2 y_zero_point:T -> y:T",
+		"T:i8|u8; T2:i8|i32", "axis:int=1 min:int max:int", inferRequantize)
+}
+
+// inferRequantize: acc's shape with y_zero_point's dtype; bias must have
+// one element per channel of axis, multiplier and shift one or one per
+// channel.
+func inferRequantize(n *Node) ([]Type, error) {
+	acc, dt := in0(n), firstDType(n, 4)
+	if !acc.Ranked {
+		return []Type{unranked(dt)}, nil
+	}
+	axis, err := normAxis(n, "axis", n.AttrInt("axis", 1), len(acc.Shape))
+	if err != nil {
+		return nil, err
+	}
+	c := acc.Shape[axis]
+	for i, name := range [...]string{1: "bias", 2: "multiplier", 3: "shift"} {
+		t, ok := in(n, i)
+		if i == 0 || !ok || !t.Ranked {
+			continue
+		}
+		want := fmt.Sprintf("[], [1] or [%s]", c)
+		if i == 1 {
+			want = fmt.Sprintf("[%s]", c)
+		}
+		perTensor := i > 1 && (len(t.Shape) == 0 || len(t.Shape) == 1 && t.Shape[0].Size == 1)
+		if !perTensor && (len(t.Shape) != 1 || !sameOrUnknown(t.Shape[0], c)) {
+			return nil, errf(n, "input %d (%s) has shape %s, want %s", i, name, t.Shape, want)
+		}
+	}
+	return one(ranked(dt, cloneShape(acc.Shape)))
 }
 
 // inferQLinearAdd: A's shape, which B must have too; C_zero_point's dtype.
