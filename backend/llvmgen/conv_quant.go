@@ -315,7 +315,10 @@ func (k *kernel) qIm2col(pl *qconvPlan, dt ir.DType, xg, dst value.Value, oh0 va
 	H, W := g.in[0], g.in[1]
 	OW := g.out[1]
 	cw := pl.cgp / path.g // words per tap
-	xz16 := k.b.NewTrunc(xz, types.I16)
+	var xz16 value.Value
+	if !path.bytes() {
+		xz16 = k.b.NewTrunc(xz, types.I16)
+	}
 	// conv maps a stored input byte to the operand type.
 	conv := func(raw value.Value) value.Value {
 		if path.bytes() {
