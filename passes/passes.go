@@ -37,6 +37,8 @@ var table = [...]Pass{
 		Doc: "remove OTOv2 zero-invariant groups whose producer weights are zero, folding their constants into consumers (lossless); Context.Prune sets a target ratio"},
 	{Name: "qdq-fuse", Run: fuseQDQ,
 		Doc: "turn DequantizeLinear→Conv/Gemm/MatMul/Add/MaxPool(→Relu|Clip)→QuantizeLinear into QLinearConv, QLinearMatMul, effc.QLinearAdd and integer MaxPool"},
+	{Name: "requant-fixed", Run: requantFixed,
+		Doc: "requantize QLinearConv/QLinearMatMul in integers only: ConvInteger/MatMulInteger then effc.Requantize (Q31 multiplier and shift, gemmlowp rounding); not in default"},
 	{Name: "fuse-epilogue", Run: fuseEpilogues,
 		Doc: "merge a float32 Conv with the residual Add and the Relu/LeakyRelu/Clip after it into effc.FusedConv"},
 }
@@ -65,6 +67,9 @@ var order = [...]constraint{
 	// fuse-epilogue would take a float Conv's Relu before qdq-fuse can
 	// absorb it into the requantization clamp.
 	{"qdq-fuse", "fuse-epilogue"},
+	// requant-fixed rewrites the QLinearConv and QLinearMatMul that
+	// qdq-fuse makes.
+	{"qdq-fuse", "requant-fixed"},
 }
 
 // pipelines are the named pipelines, as data.
