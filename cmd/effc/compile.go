@@ -150,7 +150,11 @@ func (p *prepareFlags) options() (effc.PrepareOptions, error) {
 	if _, _, err := p.prune.options(); err != nil {
 		return effc.PrepareOptions{}, err
 	}
-	return effc.PrepareOptions{Shapes: bind, Batch: *p.batch, Pipeline: *p.passes, NoPasses: strings.TrimSpace(*p.passes) == ""}, nil
+	pipeline, err := p.quant.pipeline(*p.passes)
+	if err != nil {
+		return effc.PrepareOptions{}, err
+	}
+	return effc.PrepareOptions{Shapes: bind, Batch: *p.batch, Pipeline: pipeline, NoPasses: strings.TrimSpace(*p.passes) == ""}, nil
 }
 
 // load reads the model at path, compresses it as the flags say (printing

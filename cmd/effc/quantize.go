@@ -48,6 +48,9 @@ layer's output SQNR and the model's error under each scheme, side by side.`,
 			if err != nil {
 				return err
 			}
+			if *qf.requant != requantFloat {
+				return usagef("--requant applies to compile, run and bench: the QDQ model written here requantizes in float as ONNX specifies")
+			}
 			if *compare {
 				return compareSchemes(e.stdout, path, qf, *asJSON)
 			}
@@ -131,7 +134,14 @@ type quantFlags struct {
 	percentile *float64
 	keep       *string
 	act        *string
+	requant    *string
 }
+
+// The --requant modes.
+const (
+	requantFloat = "float" // QLinearConv/QLinearMatMul's float32 multiplier, ONNX-exact
+	requantFixed = "fixed" // the requant-fixed pass: Q31 multiplier and shift
+)
 
 // addQuantFlags declares the flags; scheme is --quantize's default.
 func addQuantFlags(fs *flag.FlagSet, scheme string) *quantFlags {
@@ -144,7 +154,24 @@ func addQuantFlags(fs *flag.FlagSet, scheme string) *quantFlags {
 			"the percentile `P` the percentile method keeps"),
 		keep: fs.String("keep-float", "", "comma-separated `LAYERS` (node names) to leave in float; the report suggests the worst"),
 		act:  fs.String("act", "", "activation type `T`: uint8 or int8 (default: int8 for an arm64 --target, uint8 otherwise)"),
+		requant: fs.String("requant", requantFloat, "how the integer kernels requantize, `MODE` float (float32 multiplier, as ONNX specifies) "+
+			"or fixed (integers only: Q31 multiplier and shift, the requant-fixed pass after the pipeline)"),
 	}
+}
+
+// pipeline returns the pass pipeline p with the pass --requant selects
+// appended: requant-fixed for fixed, nothing for float.
+func (q *quantFlags) pipeline(p string) (string, error) {
+	switch *q.requant {
+	case requantFloat:
+		return p, nil
+	case requantFixed:
+		if strings.TrimSpace(p) == "" {
+			return "", usagef("--requant fixed rewrites the integer kernels the pass pipeline makes; it needs --passes")
+		}
+		return p + ",requant-fixed", nil
+	}
+	return "", usagef("--requant %s: want %s or %s", *q.requant, requantFloat, requantFixed)
 }
 
 // options parses the flags; ok is false when --quantize was not given.

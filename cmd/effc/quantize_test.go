@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/effc/effc"
 	"github.com/effc/effc/ir"
+	"github.com/effc/effc/passes"
 )
 
 // TestQuantizeCommand runs 'effc quantize' on the digits model: the table,
@@ -149,5 +152,123 @@ func TestQuantizeCompare(t *testing.T) {
 	}
 	if code, _, _ := effcRun(t, "quantize", digits, "--compare"); code != 2 {
 		t.Errorf("--compare without --calib: exit %d, want 2", code)
+	}
+}
+
+// TestRequantFixedDigits compiles the INT8 digits model with --requant
+// fixed for x86_64: every QLinearConv becomes ConvInteger →
+// effc.Requantize, the compiled logits equal the interpreter's on the
+// same graph bit for bit, the accuracy stays within 2 images of float
+// requantization's 358/360, and few logits differ from that path.
+func TestRequantFixedDigits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles and runs the digits model twice")
+	}
+	spec, err := effc.Target("x86_64", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logits := map[string][]float64{}
+	for _, mode := range []string{requantFloat, requantFixed} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		addTargetFlags(fs)
+		qf := addQuantFlags(fs, "")
+		if err := fs.Parse([]string{"--target", "x86_64", "--quantize", "int8", "--calib", digitsX, "--requant", mode}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := effc.Load(digits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := qf.apply(io.Discard, g); err != nil {
+			t.Fatal(err)
+		}
+		pipeline, err := qf.pipeline(passes.DefaultPipeline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		feeds, err := bindInputs(g, []string{digitsX})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs, err := runCompiled(io.Discard, g, feeds, spec, pipeline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ops := map[string]int{}
+		for _, n := range g.Nodes {
+			ops[n.Op]++
+		}
+		want := map[string]int{requantFloat: 0, requantFixed: 7}[mode]
+		if ops["Requantize"] != want || mode == requantFixed && (ops["QLinearConv"] != 0 || ops["ConvInteger"] != 7) {
+			t.Errorf("--requant %s: ops %v, want %d effc.Requantize after 7 ConvInteger", mode, ops, want)
+		}
+		name := g.Outputs[0].Name
+		labels, err := readLabels(digitsY)
+		if err != nil {
+			t.Fatal(err)
+		}
+		correct, n, err := top1(outs[name], labels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("--requant %s: %d/%d", mode, correct, n)
+		if correct < 356 {
+			t.Errorf("--requant %s: %d/%d correct, want at least 356", mode, correct, n)
+		}
+		logits[mode] = outs[name].Float64s()
+		if mode != requantFixed {
+			continue
+		}
+		ref, err := effc.Run(g, feeds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range ref[name].Float64s() {
+			if v != logits[mode][i] {
+				t.Fatalf("logit %d: interpreter %v, compiled %v", i, v, logits[mode][i])
+			}
+		}
+	}
+	differ, most := 0, 0.0
+	for i, v := range logits[requantFloat] {
+		if d := math.Abs(v - logits[requantFixed][i]); d > 0 {
+			differ, most = differ+1, max(most, d)
+		}
+	}
+	t.Logf("%d of %d logits differ between float and fixed requantization, by at most %.3g", differ, len(logits[requantFloat]), most)
+}
+
+// TestRequantFlag: --requant float leaves the pipeline alone, fixed
+// appends requant-fixed; anything else, fixed without passes, 'effc
+// quantize --requant fixed' (which writes QDQ) and an interpreted
+// 'effc run --requant' are usage errors.
+func TestRequantFlag(t *testing.T) {
+	for _, c := range []struct{ mode, passes, want string }{
+		{"float", "default", "default"},
+		{"fixed", "default", "default,requant-fixed"},
+		{"fixed", "shape-infer,qdq-fuse", "shape-infer,qdq-fuse,requant-fixed"},
+		{"fixed", "", ""},
+		{"exact", "default", ""},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		qf := addQuantFlags(fs, "")
+		if err := fs.Parse([]string{"--requant", c.mode}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := qf.pipeline(c.passes)
+		var ue *usageError
+		if got != c.want || (c.want == "") != errors.As(err, &ue) {
+			t.Errorf("--requant %s --passes %q: %q, %v; want %q", c.mode, c.passes, got, err, c.want)
+		}
+	}
+	for _, args := range [][]string{
+		{"quantize", digits, "--calib", digitsX, "-o", filepath.Join(t.TempDir(), "q.onnx"), "--requant", "fixed"},
+		{"run", digits, "--input", digitsX, "--quantize", "int8", "--requant", "fixed"},
+		{"compile", digits, "--target", "x86_64", "--requant", "q31"},
+	} {
+		if code, _, errs := effcRun(t, args...); code != 2 || !strings.Contains(errs, "--requant") {
+			t.Errorf("effc %s: exit %d, stderr %q; want a usage error naming --requant", strings.Join(args, " "), code, errs)
+		}
 	}
 }

@@ -64,13 +64,16 @@ summary, preceded by a line naming the target and CPU.`,
 			if len(inputs) == 0 {
 				return usagef("missing --input FILE")
 			}
-			if *tf.target == "" && (*tf.cpu != "" || flagSet(fs, "passes")) {
-				return usagef("--cpu and --passes apply to compiled runs; add --target T")
+			if *tf.target == "" && (*tf.cpu != "" || flagSet(fs, "passes") || flagSet(fs, "requant")) {
+				return usagef("--cpu, --passes and --requant apply to compiled runs; add --target T")
 			}
 			var spec *target.Spec
 			if *tf.target != "" {
 				if _, err := passes.ParsePipeline(*pipeline); err != nil {
 					return usagef("--passes: %v", err)
+				}
+				if *pipeline, err = qf.pipeline(*pipeline); err != nil {
+					return err
 				}
 				if spec, err = effc.Target(*tf.target, *tf.cpu); err != nil {
 					return err
