@@ -65,19 +65,34 @@ func requantizeKernel(k *kernel) error {
 		}
 		block := func(off value.Value, lanes int64) {
 			vt := types.NewVector(uint64(lanes), types.I32)
+			// param is p's i32 value for this block: a scalar (splatted
+			// below) unless p varies along the lanes.
 			param := func(p *buf) value.Value {
 				switch {
 				case p == nil:
-					return constant.NewZeroInitializer(vt)
+					return i32(0)
 				case p.len() == 1:
-					return k.splatVec(k.sextI32(k.load(p, i64(0)), p.dt), vt)
+					return k.sextI32(k.load(p, i64(0)), p.dt)
 				case !perLane:
-					return k.splatVec(k.sextI32(k.load(p, ch), p.dt), vt)
+					return k.sextI32(k.load(p, ch), p.dt)
 				}
 				return k.sextI32(k.loadInts(p, off, lanes), p.dt)
 			}
+			splat := func(v value.Value) value.Value {
+				if _, ok := v.Type().(*types.VectorType); ok {
+					return v
+				}
+				return k.splatVec(v, vt)
+			}
+			// Split the shift before splatting, so that a shift shared by
+			// the lanes stays a uniform vector shift (wasm32 has no
+			// per-lane one).
+			sh := param(shift)
+			neg := k.b.NewICmp(enum.IPredSLT, sh, splatI32(sh.Type(), 0))
+			left := k.b.NewSelect(neg, k.b.NewSub(splatI32(sh.Type(), 0), sh), splatI32(sh.Type(), 0))
+			right := k.b.NewSelect(neg, splatI32(sh.Type(), 0), sh)
 			i := k.b.NewAdd(base, off)
-			y := k.requantVec(k.loadInts(acc, i, lanes), param(bias), param(mult), param(shift),
+			y := k.requantVec(k.loadInts(acc, i, lanes), splat(param(bias)), splat(param(mult)), splat(left), splat(right),
 				k.splatVec(zp, vt), lo, hi)
 			yt := types.NewVector(uint64(lanes), types.I8)
 			st := k.b.NewStore(k.b.NewTrunc(y, yt), k.b.NewBitCast(k.elemPtr(out, i), types.NewPointer(yt)))
@@ -91,26 +106,24 @@ func requantizeKernel(k *kernel) error {
 }
 
 // requantVec is gemmlowp's requantization on vectors of i32 (see
-// ir/ops_effc_quant.go): v = (acc + bias) << max(−shift, 0); the doubling
-// high product with mult in i64, nudged and truncated, INT32_MIN·INT32_MIN
-// saturated; the rounding right shift by max(shift, 0) with ties away
-// from zero; + zp, clamped to [lo, hi].
-func (k *kernel) requantVec(acc, bias, mult, shift, zp value.Value, lo, hi int32) value.Value {
+// ir/ops_effc_quant.go): v = (acc + bias) << left; the doubling high
+// product with mult in i64, nudged and divided by 2^31 toward zero (an
+// arithmetic shift after adding 2^31−1 to negative values),
+// INT32_MIN·INT32_MIN saturated; the rounding right shift by right with
+// ties away from zero; + zp, clamped to [lo, hi].
+func (k *kernel) requantVec(acc, bias, mult, left, right, zp value.Value, lo, hi int32) value.Value {
 	vt := acc.Type().(*types.VectorType)
 	n := vt.Len
 	wt := types.NewVector(n, types.I64)
 	c32 := func(v int64) value.Value { return splatI32(vt, v) }
 	c64 := func(v int64) value.Value { return splatI64(wt, v) }
-	var v value.Value = k.b.NewAdd(acc, bias)
-	neg := k.b.NewICmp(enum.IPredSLT, shift, c32(0))
-	left := k.b.NewSelect(neg, k.b.NewSub(c32(0), shift), c32(0))
-	right := k.b.NewSelect(neg, c32(0), shift)
-	v = k.b.NewShl(v, left)
+	v := k.b.NewShl(k.b.NewAdd(acc, bias), left)
 
 	// SaturatingRoundingDoublingHighMul(v, mult).
 	ab := k.b.NewMul(k.b.NewSExt(v, wt), k.b.NewSExt(mult, wt))
 	nudge := k.b.NewSelect(k.b.NewICmp(enum.IPredSLT, ab, c64(0)), c64(1-1<<30), c64(1<<30))
-	var hm value.Value = k.b.NewSDiv(k.b.NewAdd(ab, nudge), c64(1<<31))
+	sum := k.b.NewAdd(ab, nudge)
+	var hm value.Value = k.b.NewAShr(k.b.NewAdd(sum, k.b.NewAnd(k.b.NewAShr(sum, c64(63)), c64(1<<31-1))), c64(31))
 	hm = k.b.NewSelect(k.b.NewICmp(enum.IPredSGT, hm, c64(1<<31-1)), c64(1<<31-1), hm)
 	x := k.b.NewTrunc(hm, vt)
 
