@@ -28,6 +28,36 @@ func init() {
 	// a ReLU or Clip fold into the clamp.
 	op("effc.Requantize", "acc:i32 bias?:i32 multiplier:i32 shift:T2 y_zero_point:T -> y:T",
 		"T:i8|u8; T2:i8|i32", "axis:int=1 min:int max:int", inferRequantize)
+	// effc.QLinearAveragePool and effc.QLinearGlobalAveragePool are
+	// com.microsoft's ops of the same names on NCHW tensors (channels_last
+	// 0), with AveragePool's window attributes. Each window's sum is exact
+	// in int32 (wrapping), and with m = x_scale/y_scale taken in float32
+	// and the rest in float64:
+	//
+	//	s = Σ (x − x_zero_point)                 over the window's elements inside X
+	//	n = the element count: inside X, or inside the padded X when count_include_pad (1 if 0)
+	//	y = saturate(round_half_even(s / n · m) + y_zero_point)
+	//
+	// GlobalAveragePool's window is the whole spatial plane.
+	op("effc.QLinearAveragePool", "X:T x_scale:f32 x_zero_point:T y_scale:f32 y_zero_point:T -> Y:T",
+		"T:i8|u8", poolAttrs+" count_include_pad:int=0 channels_last:int=0", inferQLinearPool(inferPool))
+	op("effc.QLinearGlobalAveragePool", "X:T x_scale:f32 x_zero_point:T y_scale:f32 y_zero_point:T -> Y:T",
+		"T:i8|u8", "channels_last:int=0", inferQLinearPool(inferGlobalPool))
+}
+
+// inferQLinearPool types an effc quantized pool as its float counterpart
+// infer does; only channels_last 0 (NCHW) is supported.
+func inferQLinearPool(infer func(*Node) ([]Type, error)) func(*Node) ([]Type, error) {
+	return func(n *Node) ([]Type, error) {
+		if n.AttrInt("channels_last", 0) != 0 {
+			return nil, errf(n, "channels_last = %d, want 0 (NCHW)", n.AttrInt("channels_last", 0))
+		}
+		ts, err := infer(n)
+		if err != nil {
+			return nil, err
+		}
+		return ts[:1], nil
+	}
 }
 
 // inferRequantize: acc's shape with y_zero_point's dtype; bias must have
