@@ -36,7 +36,7 @@ var table = [...]Pass{
 	{Name: "prune-otov2", Run: pruneOTOv2,
 		Doc: "remove OTOv2 zero-invariant groups whose producer weights are zero, folding their constants into consumers (lossless); Context.Prune sets a target ratio"},
 	{Name: "qdq-fuse", Run: fuseQDQ,
-		Doc: "turn DequantizeLinear→Conv/Gemm/MatMul/Add/MaxPool(→Relu|Clip)→QuantizeLinear into QLinearConv, QLinearMatMul, effc.QLinearAdd and integer MaxPool"},
+		Doc: "turn DequantizeLinear→Conv/Gemm/MatMul/Add/AveragePool/GlobalAveragePool/MaxPool/Flatten/Reshape(→Relu|Clip)→QuantizeLinear into QLinearConv, QLinearMatMul, effc.QLinearAdd, effc.QLinear(Global)AveragePool and integer MaxPool/Flatten/Reshape"},
 	{Name: "requant-fixed", Run: requantFixed,
 		Doc: "requantize QLinearConv/QLinearMatMul in integers only: ConvInteger/MatMulInteger then effc.Requantize (Q31 multiplier and shift, gemmlowp rounding); not in default"},
 	{Name: "fuse-epilogue", Run: fuseEpilogues,

@@ -6,8 +6,8 @@ import (
 	"github.com/effc/effc/ir"
 )
 
-// fuseQDQ turns the ONNX QDQ patterns around Conv, Gemm, MatMul and
-// MaxPool (what 'effc quantize' and ONNX Runtime's quantizer write) into
+// fuseQDQ turns the ONNX QDQ patterns around Conv, Gemm, MatMul, Add and
+// pooling (what 'effc quantize' and ONNX Runtime's quantizer write) into
 // integer kernels, so a quantized model runs on integers instead of
 // dequantizing into float ops:
 //
@@ -22,9 +22,11 @@ import (
 // bounds quantize to the range's ends. Gemm (transA=0, alpha=beta=1) with
 // constant B becomes Reshape→QLinearConv 1x1→Reshape, which carries its
 // int32 bias; MatMul with constant 2-D B becomes QLinearMatMul; Add of two
-// dequantized tensors of one shape and type becomes effc.QLinearAdd; MaxPool
-// between a DequantizeLinear and a QuantizeLinear of the same parameters
-// runs on the integers. Weights (and bias) must be constants, activation
+// dequantized tensors of one shape and type becomes effc.QLinearAdd;
+// AveragePool and GlobalAveragePool become effc.QLinearAveragePool and
+// effc.QLinearGlobalAveragePool; MaxPool, Flatten and Reshape between a
+// DequantizeLinear and a QuantizeLinear of the same parameters run on the
+// integers. Weights (and bias) must be constants, activation
 // parameters per-tensor constants, and the bias scale x_scale·w_scale[m];
 // every absorbed intermediate must have one reader and not be a graph
 // output. The results equal the QDQ graph's up to the rounding of the
@@ -43,8 +45,10 @@ func fuseQDQ(_ *Context, g *ir.Graph) error {
 			f.fuseLayer(n)
 		case "Add":
 			f.fuseAdd(n)
-		case "MaxPool":
-			f.fuseMaxPool(n)
+		case "MaxPool", "Flatten", "Reshape":
+			f.fusePassThrough(n)
+		case "AveragePool", "GlobalAveragePool":
+			f.fuseAveragePool(n)
 		}
 	}
 	g.RemoveNodes(f.dead)
@@ -338,11 +342,12 @@ func (f *qdqFuser) qmatmul(n *ir.Node, x, w *dequant, q *ir.Node) []*ir.Node {
 	return []*ir.Node{qm}
 }
 
-// fuseMaxPool runs a MaxPool between a DequantizeLinear and a
-// QuantizeLinear with the same scale and zero point on the integers: the
-// maximum commutes with the monotonic dequantization, and requantizing a
-// dequantized integer gives it back.
-func (f *qdqFuser) fuseMaxPool(n *ir.Node) {
+// fusePassThrough runs a MaxPool, Flatten or Reshape between a
+// DequantizeLinear and a QuantizeLinear with the same scale and zero point
+// on the integers: the maximum commutes with the monotonic dequantization,
+// Flatten and Reshape only move data, and requantizing a dequantized
+// integer gives it back.
+func (f *qdqFuser) fusePassThrough(n *ir.Node) {
 	x := activation(n.Inputs[0])
 	if x == nil || len(n.Outputs) > 1 && n.Outputs[1] != nil {
 		return
@@ -356,12 +361,36 @@ func (f *qdqFuser) fuseMaxPool(n *ir.Node) {
 		float32(s.Const.Float64At(0)) != float32(x.scale.Const.Float64At(0)) || z.Const.Int64At(0) != x.zeroPointValue() {
 		return
 	}
-	mp := &ir.Node{Name: n.Name, Op: "MaxPool", Doc: n.Doc, Inputs: []*ir.Value{x.q}, Outputs: []*ir.Value{q.Outputs[0]}}
+	ins := append([]*ir.Value{x.q}, n.Inputs[1:]...)
+	p := &ir.Node{Name: n.Name, Op: n.Op, Doc: n.Doc, Inputs: ins, Outputs: []*ir.Value{q.Outputs[0]}}
 	for k, a := range n.Attrs {
-		mp.SetAttr(k, a)
+		p.SetAttr(k, a)
 	}
-	q.Outputs[0].Producer = mp
-	f.replace(q, []*ir.Node{mp}, n)
+	q.Outputs[0].Producer = p
+	f.replace(q, []*ir.Node{p}, n)
+}
+
+// fuseAveragePool turns DequantizeLinear(x) → AveragePool or
+// GlobalAveragePool → [Relu | Clip] → QuantizeLinear, with per-tensor
+// parameters and x and the output of one 8-bit type, into
+// effc.QLinearAveragePool or effc.QLinearGlobalAveragePool, which sum the
+// window in int32 and requantize once.
+func (f *qdqFuser) fuseAveragePool(n *ir.Node) {
+	x := activation(n.Inputs[0])
+	if x == nil || !x.q.Type.Ranked || len(x.q.Type.Shape) < 3 {
+		return
+	}
+	q, act := f.quantizeAfter(n.Outputs[0])
+	if q == nil || q.Inputs[2].Const.DType != x.q.Type.DType {
+		return
+	}
+	qp := &ir.Node{Name: n.Name, Op: "QLinear" + n.Op, Domain: "effc", Doc: n.Doc, Outputs: []*ir.Value{q.Outputs[0]},
+		Inputs: []*ir.Value{x.q, x.scale, f.zeroPoint(x), q.Inputs[1], q.Inputs[2]}}
+	for k, a := range n.Attrs {
+		qp.SetAttr(k, a)
+	}
+	q.Outputs[0].Producer = qp
+	f.replace(q, []*ir.Node{qp}, n, act)
 }
 
 // fuseAdd turns DequantizeLinear(a), DequantizeLinear(b) → Add → [Relu |
