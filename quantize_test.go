@@ -107,8 +107,8 @@ func TestQuantizeDigits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.WeightsOnly || len(rep.Layers) != 9 {
-		t.Fatalf("quantized %d layers (weights only: %v), want the 6 Convs, the 2 residual Adds and the Gemm", len(rep.Layers), rep.WeightsOnly)
+	if rep.WeightsOnly || len(rep.Layers) != 11 || len(rep.Float) != 0 {
+		t.Fatalf("quantized %d layers (weights only: %v), want the 6 Convs, the 2 residual Adds, GlobalAveragePool, Flatten and the Gemm; float ops %+v", len(rep.Layers), rep.WeightsOnly, rep.Float)
 	}
 	for _, l := range rep.Layers {
 		if !l.Measured || l.SQNR < quant.SuggestBelowDB || l.Input == nil || l.Output == nil {
@@ -216,7 +216,7 @@ func TestQuantizeKeepFloat(t *testing.T) {
 	for _, f := range rep.Float {
 		found = found || f.Node == "/fc/Gemm" && f.Reason == "--keep-float"
 	}
-	if !found || len(rep.Layers) != 8 {
+	if !found || len(rep.Layers) != 10 {
 		t.Errorf("with --keep-float /fc/Gemm: %d layers quantized, float ops %+v", len(rep.Layers), rep.Float)
 	}
 	_, err = Quantize(loadDigits(t), QuantizeOptions{KeepFloat: []string{"nope"}})

@@ -125,3 +125,29 @@ func quantizeBias(b *ir.Tensor, sIn float32, sW []float32) (*ir.Tensor, []float3
 	}
 	return &ir.Tensor{DType: ir.Int32, Shape: []int64{int64(len(q))}, Data: q}, scales, nil
 }
+
+// averagePool quantizes the output of an AveragePool or GlobalAveragePool
+// whose input is quantized, after the Relu or Clip that follows it, with
+// the calibrated output range (a mean needs its own scale: averaging
+// narrows the range), so qdq-fuse makes it an effc.QLinearAveragePool or
+// effc.QLinearGlobalAveragePool that sums in int32. It returns the
+// absorbed activation, if any.
+func (r *rewriter) averagePool(n *ir.Node) *ir.Node {
+	x := n.Inputs[0]
+	xa, ok := r.params[x]
+	if !ok || len(n.Outputs) != 1 {
+		return nil
+	}
+	point, act := r.outputPoint(n.Outputs[0])
+	yr, ok := r.ranges[point.Name]
+	if !ok {
+		return nil
+	}
+	ya := affineFor(yr, r.act)
+	l := Layer{Node: n.Name, Op: n.Op, Input: &xa, Output: &ya, in: r.probe(x), out: r.probe(r.quantized(point, ya))}
+	if act != nil {
+		l.Activation = act.Op
+	}
+	r.rep.Layers = append(r.rep.Layers, l)
+	return act
+}

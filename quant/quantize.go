@@ -40,10 +40,11 @@ type QuantizeOptions struct {
 // activation input and output (after a Relu or Clip that follows it, which
 // the output's range then absorbs) get a QuantizeLinear→DequantizeLinear
 // pair with per-tensor asymmetric parameters from the calibrated ranges;
-// its bias becomes int32 with scale s_in·s_w[m]. MaxPool on a quantized
-// tensor keeps its input's parameters; an Add of two quantized tensors of
-// one shape gets its output (after a Relu or Clip) quantized. Every other
-// op stays float between the pairs. The qdq-fuse pass later turns the patterns into integer
+// its bias becomes int32 with scale s_in·s_w[m]. MaxPool, Flatten and
+// Reshape on a quantized tensor keep its parameters; an Add of two
+// quantized tensors of one shape, and an AveragePool or GlobalAveragePool
+// of a quantized tensor, get their output (after a Relu or Clip) quantized
+// with the calibrated range. Every other op stays float between the pairs. The qdq-fuse pass later turns the patterns into integer
 // kernels; frontend.Save writes the QDQ form for ONNX Runtime as it is.
 //
 // Without opts.Calib only the weights are quantized. The FP8 schemes run
@@ -156,8 +157,12 @@ func quantizeInt8(g *ir.Graph, opts QuantizeOptions) (*Report, error) {
 		if !isLayer(n) {
 			switch {
 			case n.Domain != "" || r.ranges == nil:
-			case n.Op == "MaxPool":
+			case n.Op == "MaxPool", n.Op == "Flatten", n.Op == "Reshape":
 				r.passThrough(n)
+			case n.Op == "AveragePool", n.Op == "GlobalAveragePool":
+				if act := r.averagePool(n); act != nil {
+					folded[act] = true
+				}
 			case n.Op == "Add":
 				if act := r.residual(n); act != nil {
 					folded[act] = true
@@ -311,9 +316,10 @@ func (r *rewriter) outputPoint(y *ir.Value) (*ir.Value, *ir.Node) {
 	return y, nil
 }
 
-// passThrough quantizes the output of a MaxPool whose input is quantized
-// with the input's parameters: the maximum of dequantized values
-// requantizes to the same integer, so qdq-fuse runs it on integers.
+// passThrough quantizes the output of a MaxPool, Flatten or Reshape whose
+// input is quantized with the input's parameters: the maximum of
+// dequantized values, and moved ones, requantize to the same integers, so
+// qdq-fuse runs it on integers.
 func (r *rewriter) passThrough(n *ir.Node) {
 	p, ok := r.params[n.Inputs[0]]
 	if !ok || len(n.Outputs) != 1 {

@@ -27,7 +27,7 @@ func TestQuantizeCommand(t *testing.T) {
 		"int8: weights int8 symmetric per channel, activations u8 asymmetric per tensor, percentile calibration on 50 samples",
 		"/stem/stem.0/Conv", "Conv+Relu", "/fc/Gemm",
 		"/block1/Add", "Add+Relu",
-		"float: /pool/GlobalAveragePool (GlobalAveragePool): effc has no integer kernel for GlobalAveragePool",
+		"/pool/GlobalAveragePool   GlobalAveragePool", "/Flatten ",
 		"weight bytes 77632 → 19408 (4.00x smaller)",
 		"on 50 calibration samples",
 		"wrote " + out,
@@ -35,6 +35,9 @@ func TestQuantizeCommand(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("quantize output lacks %q:\n%s", want, text)
 		}
+	}
+	if strings.Contains(text, "float: ") {
+		t.Errorf("quantize left ops in float; GlobalAveragePool and Flatten run on integers:\n%s", text)
 	}
 	correct, total := accuracy(t)
 	run := mustRun(t, "run", out, "--input", digitsX, "--labels", digitsY)
@@ -62,7 +65,7 @@ func TestQuantizeCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatalf("--json: %v\n%s", err, js)
 	}
-	if rep.Activations != ir.Int8.String() || rep.Method != "minmax" || len(rep.Layers) != 8 || rep.Quality == nil {
+	if rep.Activations != ir.Int8.String() || rep.Method != "minmax" || len(rep.Layers) != 10 || rep.Quality == nil {
 		t.Errorf("--json report: %+v", rep)
 	}
 	if rep.Layers[0].Output.ZeroPoint != -128 {
@@ -202,6 +205,9 @@ func TestRequantFixedDigits(t *testing.T) {
 		want := map[string]int{requantFloat: 0, requantFixed: 7}[mode]
 		if ops["Requantize"] != want || mode == requantFixed && (ops["QLinearConv"] != 0 || ops["ConvInteger"] != 7) {
 			t.Errorf("--requant %s: ops %v, want %d effc.Requantize after 7 ConvInteger", mode, ops, want)
+		}
+		if ops["QLinearGlobalAveragePool"] != 1 || ops["GlobalAveragePool"] != 0 || ops["DequantizeLinear"] != 1 {
+			t.Errorf("--requant %s: ops %v, want effc.QLinearGlobalAveragePool and one DequantizeLinear (of the logits)", mode, ops)
 		}
 		name := g.Outputs[0].Name
 		labels, err := readLabels(digitsY)
