@@ -138,16 +138,5 @@ func (r *rewriter) averagePool(n *ir.Node) *ir.Node {
 	if !ok || len(n.Outputs) != 1 {
 		return nil
 	}
-	point, act := r.outputPoint(n.Outputs[0])
-	yr, ok := r.ranges[point.Name]
-	if !ok {
-		return nil
-	}
-	ya := affineFor(yr, r.act)
-	l := Layer{Node: n.Name, Op: n.Op, Input: &xa, Output: &ya, in: r.probe(x), out: r.probe(r.quantized(point, ya))}
-	if act != nil {
-		l.Activation = act.Op
-	}
-	r.rep.Layers = append(r.rep.Layers, l)
-	return act
+	return r.outputLayer(n, x, xa)
 }

@@ -340,13 +340,21 @@ func (r *rewriter) residual(n *ir.Node) *ir.Node {
 	if !okA || !okB || len(n.Outputs) != 1 || !a.Type.Ranked || a.Type.Shape.String() != b.Type.Shape.String() {
 		return nil
 	}
+	return r.outputLayer(n, a, pa)
+}
+
+// outputLayer quantizes n's output (after the activation it absorbs, if
+// any) with the calibrated range and records n as a layer reading x, whose
+// parameters are xa. It returns the absorbed activation; nil, with nothing
+// recorded, when the output has no calibrated range.
+func (r *rewriter) outputLayer(n *ir.Node, x *ir.Value, xa Affine) *ir.Node {
 	point, act := r.outputPoint(n.Outputs[0])
 	yr, ok := r.ranges[point.Name]
 	if !ok {
 		return nil
 	}
 	ya := affineFor(yr, r.act)
-	l := Layer{Node: n.Name, Op: n.Op, Input: &pa, Output: &ya, in: r.probe(a), out: r.probe(r.quantized(point, ya))}
+	l := Layer{Node: n.Name, Op: n.Op, Input: &xa, Output: &ya, in: r.probe(x), out: r.probe(r.quantized(point, ya))}
 	if act != nil {
 		l.Activation = act.Op
 	}
