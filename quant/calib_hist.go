@@ -24,6 +24,7 @@ type Range struct{ Min, Max float32 }
 // depends on the number of bins only, never on how many values were added.
 type Stats struct {
 	Count     int64   // finite values added
+	Zeros     int64   // of them exactly ±0 (they are in bin 0 of Pos too)
 	NonFinite int64   // NaN and ±Inf values, left out of everything else
 	Min, Max  float32 // extremes of the finite values; 0 while Count is 0
 	Hist      Histogram
@@ -122,6 +123,9 @@ func (s *Stats) add(d []float32) {
 	for _, x := range d {
 		if !isFinite(x) {
 			continue
+		}
+		if x == 0 {
+			s.Zeros++
 		}
 		b := h.Pos
 		if x < 0 {
@@ -243,7 +247,8 @@ func (s *Stats) Percentile(p float64, symmetric bool) Range {
 // between the magnitude distribution and its quantization to targetBins
 // levels (128 for 8-bit: seven bits of magnitude and a sign), TensorRT's
 // entropy calibration as MXNet and ONNX Runtime implement it. For each
-// candidate window of the first i bins of the |x| histogram, from
+// candidate window of the first i bins of the |x| histogram (exact zeros
+// left out: the zero point represents them without error), from
 // targetBins up to all of them:
 //
 //   - P is the window, with the counts beyond it added to its last bin;
@@ -266,6 +271,13 @@ func (s *Stats) Entropy(targetBins int) Range {
 	last := -1 // last non-zero bin
 	for i := range mag {
 		mag[i] = float64(h.Pos[i] + h.Neg[i])
+		if i == 0 {
+			// Exact zeros cost nothing: zero is always representable (the
+			// zero point), so they stay out of the divergence. Left in,
+			// the spike a ReLU puts at 0 drags the threshold down to where
+			// each quantized level covers a single histogram bin.
+			mag[0] -= float64(s.Zeros)
+		}
 		if mag[i] > 0 {
 			last = i
 		}
