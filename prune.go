@@ -19,7 +19,8 @@ type PruneOptions struct {
 	Ratio float64
 	By    string // "macs" (default) or "params"
 	// Calib are inputs to measure the pruned model's outputs against the
-	// original's on (--calib); nil skips the measurement.
+	// original's on (--calib); with a Ratio they also rank the channels by
+	// how much they feed their consumers. nil skips both.
 	Calib []map[string]*ir.Tensor
 }
 
@@ -65,7 +66,7 @@ func Prune(g *ir.Graph, opts PruneOptions) (rep *PruneReport, err error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx := &passes.Context{Prune: prune.Options{Ratio: opts.Ratio, By: opts.By}}
+	ctx := &passes.Context{Prune: prune.Options{Ratio: opts.Ratio, By: opts.By, Calib: opts.Calib}}
 	if _, err := passes.RunContext(ctx, g, p, passes.Options{}); err != nil {
 		return nil, err
 	}

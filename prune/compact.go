@@ -18,6 +18,10 @@ type Options struct {
 	Ratio float64
 	// By is what Ratio measures: "macs" (the default) or "params".
 	By string
+	// Calib, with a Ratio, are inputs to rank channels on: by how much
+	// they feed their consumers (activationImportance) instead of by
+	// parameter norm.
+	Calib []map[string]*ir.Tensor
 }
 
 // Result is what Prune did.
@@ -102,10 +106,30 @@ func Prune(g *ir.Graph, opts Options) (*Result, error) {
 			}
 		}
 	}
+	var measured map[*ir.Value]map[int]float64
 	if opts.Ratio > 0 {
-		a.selectSalient(opts, cand)
+		var imp map[int]float64
+		if len(opts.Calib) > 0 {
+			if imp, measured, err = a.activationImportance(g, opts.Calib); err != nil {
+				return nil, fmt.Errorf("prune: ranking channels on the calibration inputs: %w", err)
+			}
+		}
+		dead := map[int]bool{}
+		for r := range cand {
+			dead[r] = true
+		}
+		a.selectSalient(opts, cand, imp)
+		// Mean replacement is for the live channels ratio pruning removes;
+		// dead ones keep their exact constants.
+		for _, m := range measured {
+			for r := range m {
+				if dead[r] || !cand[r] {
+					delete(m, r)
+				}
+			}
+		}
 	}
-	s := a.constants(g, cand)
+	s := a.constants(g, cand, measured)
 	res := &Result{Analysis: a, Lossless: true}
 	remove := map[int]bool{}
 	for _, gr := range a.Groups {
@@ -634,69 +658,4 @@ func measureLayers(g *ir.Graph) (map[*ir.Node]Layer, Totals) {
 		out[n] = Layer{Node: n.Name, Op: n.Op, ChannelsBefore: ch, ParamsBefore: params, MACsBefore: macs}
 	}
 	return out, tot
-}
-
-// selectSalient adds to cand the least salient live channels of prunable
-// groups until opts.Ratio of the prunable cost is removed. Saliency is the
-// channel's parameter norm relative to its group's mean norm, divided by
-// the square root of the cost it saves relative to the mean cost: channels
-// that are small for their layer go first, expensive ones sooner (the
-// square root keeps cost from outweighing the norm). A removed live channel
-// is folded like a dead one: as if its weight rows were zero, so its bias
-// (through BatchNormalization and activations) reaches the consumers.
-func (a *Analysis) selectSalient(opts Options, cand map[int]bool) {
-	cost := func(c *channel) float64 {
-		if opts.By == "params" {
-			return float64(c.params)
-		}
-		return float64(c.macs)
-	}
-	var all []*channel
-	total, removed := 0.0, 0.0
-	left := map[*Group]int{}
-	for _, gr := range a.Groups {
-		if !gr.Prunable {
-			continue
-		}
-		left[gr] = gr.Channels
-		for _, c := range gr.chans {
-			total += cost(c)
-			if cand[c.root] {
-				removed += cost(c)
-				left[gr]--
-				continue
-			}
-			all = append(all, c)
-		}
-	}
-	if len(all) == 0 || total == 0 {
-		return
-	}
-	meanCost := total / float64(len(all)+len(cand))
-	score := map[*channel]float64{}
-	for _, c := range all {
-		mean := 0.0
-		for _, x := range c.group.Norms {
-			mean += x
-		}
-		mean /= float64(len(c.group.Norms))
-		rel := 1.0
-		if mean > 0 {
-			rel = c.norm / mean
-		}
-		cc := math.Max(cost(c), 1) / math.Max(meanCost, 1)
-		score[c] = rel / math.Sqrt(cc)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return score[all[i]] < score[all[j]] })
-	for _, c := range all {
-		if removed >= opts.Ratio*total {
-			break
-		}
-		if left[c.group] <= 1 {
-			continue
-		}
-		cand[c.root] = true
-		left[c.group]--
-		removed += cost(c)
-	}
 }

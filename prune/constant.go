@@ -68,9 +68,19 @@ func (s *constState) set(v *ir.Value, r int, k float64) {
 }
 
 // constants propagates the constant value of every candidate channel.
-func (a *Analysis) constants(g *ir.Graph, cand map[int]bool) *constState {
+//
+// measured, when not nil, holds channel means observed on calibration data
+// at the stems' inputs for channels ratio pruning removes while they are
+// live: folding a channel's mean ("mean replacement") keeps its average
+// contribution, which its bias alone does not.
+func (a *Analysis) constants(g *ir.Graph, cand map[int]bool, measured map[*ir.Value]map[int]float64) *constState {
 	t := a.t
 	s := &constState{t: t, axisOf: map[paramKey]int{}, kv: map[*ir.Value]map[int]float64{}, fail: map[int]string{}, inexact: map[int]string{}}
+	for v, m := range measured {
+		for r, k := range m {
+			s.set(v, r, k)
+		}
+	}
 	for _, at := range t.atoms {
 		for _, r := range at.refs {
 			s.axisOf[paramKey{r.node, r.input}] = r.axis
@@ -109,6 +119,9 @@ func (a *Analysis) constants(g *ir.Graph, cand map[int]bool) *constState {
 			for i, at := range d.atoms {
 				r := t.find(at)
 				if !cand[r] {
+					continue
+				}
+				if _, known := measured[o][r]; known {
 					continue
 				}
 				if k, ok := s.value(n, oi, i, r, in); ok {

@@ -96,7 +96,7 @@ type calibFlags struct {
 
 func addCalibFlags(fs *flag.FlagSet) *calibFlags {
 	return &calibFlags{
-		path:    fs.String("calib", "", "measure output error on inputs from `FILE.npy` (axis 0 = samples) or a DIR of .npy files"),
+		path:    fs.String("calib", "", "calibration inputs: `FILE.npy` (axis 0 = samples) or a DIR of .npy files (prune: rank channels and measure the error on them)"),
 		samples: fs.Int("calib-samples", 200, "use at most `N` calibration samples"),
 	}
 }

@@ -289,3 +289,35 @@ func observe(t *testing.T, g *ir.Graph, in map[string]*ir.Tensor, name string) *
 	}
 	return got
 }
+
+// TestRatioWithCalibration: with calibration inputs, ratio pruning ranks
+// channels by how much they feed their consumers and folds the removed
+// channels' measured means. On the small digits model (16-channel residual
+// stream, very sensitive) removing 13.5% of the MACs keeps top-1 agreement
+// with the original at 85% or more on the calibration inputs; ranked by
+// weight norm with bias folding it dropped to about 53%.
+func TestRatioWithCalibration(t *testing.T) {
+	g, err := effc.Load("../../testdata/digits/digits.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := npy.Read("../../testdata/digits/test_x.npy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calib []map[string]*ir.Tensor
+	per := x.Len() / int(x.Shape[0])
+	for i := 0; i < 100; i++ {
+		s := ir.NewTensor(ir.Float32, append([]int64{1}, x.Shape[1:]...))
+		copy(s.Data.([]float32), x.Data.([]float32)[i*per:(i+1)*per])
+		calib = append(calib, map[string]*ir.Tensor{"image": s})
+	}
+	rep, err := effc.Prune(g, effc.PruneOptions{Ratio: 0.05, Calib: calib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Removed == 0 || rep.Quality == nil || rep.Quality.Top1 < 0.85 {
+		t.Fatalf("removed %d channels, quality %+v; want top-1 agreement >= 85%%", rep.Removed, rep.Quality)
+	}
+	t.Logf("ratio 0.05: %d channels, MACs %d -> %d, top-1 agreement %.2f", rep.Removed, rep.Before.MACs, rep.After.MACs, rep.Quality.Top1)
+}
