@@ -835,12 +835,9 @@ func (t *tracer) resize(n *ir.Node, in *desc) {
 		t.markBad(in, "%s resizes chosen axes", n)
 		return
 	}
-	if s, ok := n.Input(2), false; s != nil && s.IsConst() && s.Const.Len() > in.axis {
-		ok = s.Const.Float64At(in.axis) == 1
-		if ok {
-			t.pass(n, in)
-			return
-		}
+	if s := n.Input(2); s.IsConst() && s.Const.Len() > in.axis && s.Const.Float64At(in.axis) == 1 {
+		t.pass(n, in)
+		return
 	}
 	if sz, ok := constInts(n.Input(3)); ok && len(sz) > in.axis && sz[in.axis] == int64(len(in.atoms))*in.block {
 		t.fixups = append(t.fixups, fixup{node: n, in: in, outs: []*desc{in}})
