@@ -458,3 +458,26 @@ func TestRatioByParams(t *testing.T) {
 		t.Fatal("By flops: want an error")
 	}
 }
+
+// TestResizeSqueezeMatMulHead: channels pass through Resize (channel scale
+// 1), Pad, GlobalAveragePool and Squeeze into a MatMul classifier.
+func TestResizeSqueezeMatMulHead(t *testing.T) {
+	b, x := newBuilder(1, 3, 4, 4)
+	c1 := b.conv(x, 3, 8, 3, true, nil)
+	scales := b.g.AddConst("scales", ir.FromFloat32([]int64{4}, []float32{1, 1, 2, 2}))
+	up := b.op("Resize", map[string]*ir.Attr{"mode": ir.StringAttr("nearest")}, b.relu(c1), nil, scales)
+	padded := b.op("Pad", nil, up, b.ints(0, 0, 1, 1, 0, 0, 1, 1))
+	c2 := b.conv(padded, 8, 6, 3, false, nil)
+	gap := b.op("GlobalAveragePool", nil, b.relu(c2))
+	sq := b.op("Squeeze", nil, gap, b.ints(2, 3))
+	g := b.output(b.op("MatMul", nil, sq, b.w(6, 5)))
+	zero(t, g, c1, 1, 0, 2, 5)
+	zero(t, g, c1, 2, 0, 2, 5)
+	zero(t, g, c2, 1, 0, 1)
+	res := check(t, g, Options{}, 1e-5)
+	if res.Removed != 3 {
+		t.Fatalf("removed %d, want 3", res.Removed)
+	}
+	wantShape(t, c2.Producer.Inputs[1], 5, 6, 3, 3)
+	wantShape(t, g.Outputs[0].Producer.Inputs[1], 5, 5)
+}
