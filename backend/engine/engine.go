@@ -26,6 +26,11 @@ type Engine struct {
 	// Keep, when not empty, is a folder where each compilation's artifacts
 	// stay for inspection; otherwise they go to a temporary folder.
 	Keep string
+	// Weights is where the compiled model keeps its weights:
+	// backend.WeightsEmbed ("" means that) or backend.WeightsFile, with
+	// which the artifact runs with the weights.bin compiled beside it (the
+	// harness reads it, or for wasm32 wasmrt.WithWeights gets its bytes).
+	Weights string
 }
 
 // Name identifies the engine in reports ("x86_64", "arm64", "wasm32").
@@ -76,7 +81,7 @@ func (e *Engine) run(ctx context.Context, g *ir.Graph, inputs map[string]*ir.Ten
 		emit = []string{backend.EmitObj, backend.EmitHeader}
 	}
 	art := filepath.Join(dir, "artifacts")
-	res, err := backend.Compile(ctx, g, e.Spec, backend.Options{OutDir: art, Emit: emit})
+	res, err := backend.Compile(ctx, g, e.Spec, backend.Options{OutDir: art, Emit: emit, Weights: e.Weights})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,7 +103,9 @@ func (e *Engine) run(ctx context.Context, g *ir.Graph, inputs map[string]*ir.Ten
 }
 
 // runNative links the harness with model.o and runs it (under the target's
-// runner, e.g. qemu-aarch64).
+// runner, e.g. qemu-aarch64). A model compiled with backend.WeightsFile
+// declares weights.bin in model.h, and the harness reads it from beside
+// model.h.
 func (e *Engine) runNative(ctx context.Context, dir string, res *backend.Result, ins []*ir.Tensor, bench int) ([]*ir.Tensor, *Bench, error) {
 	cc, err := toolchain.Find(e.Spec.Link.CC)
 	if err != nil {
@@ -131,13 +138,22 @@ func (e *Engine) runNative(ctx context.Context, dir string, res *backend.Result,
 	return outs, nil, err
 }
 
-// runWasm loads model.wasm with wazero and runs it in-process.
+// runWasm loads model.wasm with wazero, and its weights.bin if it was
+// compiled with backend.WeightsFile, and runs it in-process.
 func runWasm(ctx context.Context, res *backend.Result, ins []*ir.Tensor, bench int) ([]*ir.Tensor, *Bench, error) {
 	wasm, err := os.ReadFile(res.Files[backend.EmitWasm])
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := wasmrt.Load(ctx, wasm, res.Manifest.Name)
+	var opts []wasmrt.Option
+	if f, ok := res.Files["weights"]; ok {
+		w, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, wasmrt.WithWeights(w))
+	}
+	m, err := wasmrt.Load(ctx, wasm, res.Manifest.Name, opts...)
 	if err != nil {
 		return nil, nil, err
 	}

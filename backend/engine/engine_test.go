@@ -182,3 +182,40 @@ int main(void) {
 		t.Fatalf("run(misaligned), run(aligned) = %s, want 1 0", got)
 	}
 }
+
+// TestWeightsFile runs the small graph compiled with backend.WeightsFile,
+// whose artifacts carry no weights, and checks its outputs are exactly the
+// interpreter's: the harness (x86_64, arm64) and wasmrt (wasm32) load
+// weights.bin.
+func TestWeightsFile(t *testing.T) {
+	for _, name := range []string{"x86_64", "arm64", "wasm32"} {
+		t.Run(name, func(t *testing.T) {
+			spec, err := target.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := smallGraph(t)
+			in := randInputs(g)
+			want, err := interp.Run(g, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keep := t.TempDir()
+			got, err := (&Engine{Spec: spec, Keep: keep, Weights: backend.WeightsFile}).Run(g, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(keep, "artifacts", "weights.bin")); err != nil {
+				t.Errorf("the artifacts have no weights.bin: %v", err)
+			}
+			for k, w := range want {
+				wf, gf := w.Float64s(), got[k].Float64s()
+				for i := range wf {
+					if math.Float64bits(wf[i]) != math.Float64bits(gf[i]) {
+						t.Fatalf("%s[%d] = %g, want %g (exact)", k, i, gf[i], wf[i])
+					}
+				}
+			}
+		})
+	}
+}

@@ -23,7 +23,7 @@ import (
 var benchCmd = &command{
 	name:    "bench",
 	summary: "time a model compiled for a target, or measure the machine's FMA peak",
-	usage:   "bench MODEL.onnx --target T [--cpu C] [--runs N] [--batch N] [--ort] [--shape NAME=D0,...] [--passes LIST] | bench --peak [--target T] [--cpu C]",
+	usage:   "bench MODEL.onnx --target T [--cpu C] [--runs N] [--batch N] [--ort] [--shape NAME=D0,...] [--passes LIST] [--weights embed|file] | bench --peak [--target T] [--cpu C]",
 	about: `Bench compiles MODEL.onnx for --target like 'effc compile' (a symbolic
 batch dim is bound to --batch, default 1) and runs it --runs times after one
 warm-up run on seeded random inputs, timing each call of the model's run
@@ -31,6 +31,8 @@ function. It prints the median and minimum latency, the model's GFLOP/s
 (2 x the multiply-accumulates that 'effc inspect' counts, over the median),
 and that as a fraction of the peak measured by the FMA probe for the same
 target and CPU (backend/probe: independent vector FMAs on one core).
+--weights file compiles the weights to weights.bin beside the artifacts, as
+'effc compile --weights file' does, and loads it before the timed runs.
 
 x86_64 runs natively, arm64 under qemu-aarch64 (the times measure the
 emulator, not arm64 hardware), wasm32 in-process with wazero (the probe does
@@ -46,6 +48,7 @@ With --peak and no model it only runs the probe and prints its GFLOP/s
 	examples: []string{
 		"effc bench testdata/digits/digits.onnx --target x86_64 --cpu native --runs 200",
 		"effc bench testdata/digits/digits.onnx --target wasm32 --batch 8",
+		"effc bench testdata/digits/digits.onnx --target x86_64 --weights file",
 		"effc bench out/models/resnet18.onnx --target x86_64 --cpu native --runs 20 --ort",
 		"effc bench --peak",
 		"effc bench --peak --target arm64",
@@ -55,6 +58,7 @@ With --peak and no model it only runs the probe and prints its GFLOP/s
 		runs := fs.Int("runs", 50, "time `N` runs")
 		peak := fs.Bool("peak", false, "measure and print the FMA peak of the target and CPU, without a model")
 		pf := addPrepareFlags(fs)
+		weights := addWeightsFlag(fs)
 		ort := fs.Bool("ort", false, "also time ONNX Runtime for Node (1 intra-op thread) on the same model and print the latency ratio; needs 'make bench-deps'")
 		ortScript := fs.String("ort-script", "bench/ort-bench.mjs", "the ONNX Runtime benchmark `SCRIPT` (run with node)")
 		return func(e *env, args []string) error {
@@ -91,6 +95,9 @@ With --peak and no model it only runs the probe and prints its GFLOP/s
 			if *runs < 1 || *runs > 1000000 {
 				return usagef("--runs %d: want 1 to 1000000", *runs)
 			}
+			if err := checkWeights(*weights); err != nil {
+				return err
+			}
 			spec, err := effc.Target(*tf.target, *tf.cpu)
 			if err != nil {
 				return err
@@ -123,7 +130,7 @@ With --peak and no model it only runs the probe and prints its GFLOP/s
 			}
 			feeds := randomInputs(g)
 			start := time.Now()
-			_, b, err := (&engine.Engine{Spec: spec}).Bench(context.Background(), g, feeds, *runs)
+			_, b, err := (&engine.Engine{Spec: spec, Weights: *weights}).Bench(context.Background(), g, feeds, *runs)
 			if err != nil {
 				return fmt.Errorf("%s: target %s: %w", path, spec.Name, err)
 			}

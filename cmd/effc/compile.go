@@ -60,7 +60,7 @@ byte-identical files. Compile prints each artifact with its size, the arena
 		out := fs.String("o", "", "write the artifacts to `DIR` (default ./out/<model>-<target>)")
 		emit := fs.String("emit", "", "comma-separated artifact `LIST`: "+strings.Join(backend.EmitKinds(), ","))
 		name := fs.String("name", "model", "symbol prefix `NAME`: functions are effc_NAME_run and effc_NAME_arena_size")
-		weights := fs.String("weights", backend.WeightsEmbed, "where the weights go, `MODE` embed (read-only data) or file (weights.bin beside the artifacts)")
+		weights := addWeightsFlag(fs)
 		pf := addPrepareFlags(fs)
 		return func(e *env, args []string) error {
 			path, err := oneModel(args)
@@ -74,8 +74,8 @@ byte-identical files. Compile prints each artifact with its size, the arena
 			if err != nil {
 				return err
 			}
-			if !slices.Contains(backend.WeightsModes(), *weights) {
-				return usagef("--weights %q: want %s", *weights, strings.Join(backend.WeightsModes(), " or "))
+			if err := checkWeights(*weights); err != nil {
+				return err
 			}
 			if _, err := effc.Target(*tf.target, *tf.cpu); err != nil {
 				return err
@@ -277,4 +277,18 @@ func formatBytes(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// addWeightsFlag defines --weights MODE, where compile, run --target and
+// bench put the weights: backend.WeightsEmbed or backend.WeightsFile.
+func addWeightsFlag(fs *flag.FlagSet) *string {
+	return fs.String("weights", backend.WeightsEmbed, "where the weights go, `MODE` embed (read-only data) or file (weights.bin beside the artifacts)")
+}
+
+// checkWeights returns a usage error unless mode is a --weights mode.
+func checkWeights(mode string) error {
+	if !slices.Contains(backend.WeightsModes(), mode) {
+		return usagef("--weights %q: want %s", mode, strings.Join(backend.WeightsModes(), " or "))
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/effc/effc"
+	"github.com/effc/effc/backend"
 	"github.com/effc/effc/ir"
 	"github.com/effc/effc/passes"
 )
@@ -194,7 +195,7 @@ func TestRequantFixedDigits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		outs, err := runCompiled(io.Discard, g, feeds, spec, pipeline)
+		outs, err := runCompiled(io.Discard, g, feeds, spec, pipeline, backend.WeightsEmbed)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,7 @@ import (
 var runCmd = &command{
 	name:    "run",
 	summary: "run a model on the reference interpreter, or compiled for a target",
-	usage:   "run MODEL.onnx --input FILE [--input NAME=FILE ...] [--output-dir DIR] [--labels FILE.npy] [--target T [--cpu C] [--passes LIST]]",
+	usage:   "run MODEL.onnx --input FILE [--input NAME=FILE ...] [--output-dir DIR] [--labels FILE.npy] [--target T [--cpu C] [--passes LIST] [--weights embed|file]]",
 	about: `Run loads MODEL.onnx and runs it on effc's reference interpreter. Input
 files are NumPy .npy arrays or ONNX TensorProto .pb files. --input NAME=FILE
 binds input NAME; each --input FILE binds the next graph input, in graph
@@ -40,12 +40,15 @@ With --target, run compiles the model for that target instead (symbolic
 input dims bound to the sizes of the given inputs, then the --passes
 pipeline) and executes the artifact: natively for x86_64, under
 qemu-aarch64 for arm64, in-process with wazero for wasm32. It prints the same
-summary, preceded by a line naming the target and CPU.`,
+summary, preceded by a line naming the target and CPU. --weights file
+compiles the weights to weights.bin beside the artifacts, as 'effc compile
+--weights file' does, and runs the artifact with that file loaded.`,
 	examples: []string{
 		"effc run testdata/digits/digits.onnx --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy",
 		"effc run testdata/digits/digits.onnx --input image=testdata/digits/test_x.npy --output-dir out",
 		"effc run model.onnx --input test_data_set_0/input_0.pb",
 		"effc run testdata/digits/digits.onnx --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy --target arm64",
+		"effc run testdata/digits/digits.onnx --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy --target x86_64 --weights file",
 	},
 	flags: func(fs *flag.FlagSet) func(*env, []string) error {
 		var inputs stringList
@@ -54,6 +57,7 @@ summary, preceded by a line naming the target and CPU.`,
 		labels := fs.String("labels", "", "integer labels `FILE.npy`: print top-1 accuracy of the first output")
 		tf := addTargetFlags(fs)
 		pipeline := fs.String("passes", passes.DefaultPipeline, "with --target: comma-separated `LIST` of passes and pipelines to run before compiling")
+		weights := addWeightsFlag(fs)
 		pr := addPruneFlags(fs)
 		qf := addQuantFlags(fs, "")
 		return func(e *env, args []string) error {
@@ -64,8 +68,11 @@ summary, preceded by a line naming the target and CPU.`,
 			if len(inputs) == 0 {
 				return usagef("missing --input FILE")
 			}
-			if *tf.target == "" && (*tf.cpu != "" || flagSet(fs, "passes") || flagSet(fs, "requant")) {
-				return usagef("--cpu, --passes and --requant apply to compiled runs; add --target T")
+			if *tf.target == "" && (*tf.cpu != "" || flagSet(fs, "passes") || flagSet(fs, "requant") || flagSet(fs, "weights")) {
+				return usagef("--cpu, --passes, --requant and --weights apply to compiled runs; add --target T")
+			}
+			if err := checkWeights(*weights); err != nil {
+				return err
 			}
 			var spec *target.Spec
 			if *tf.target != "" {
@@ -104,7 +111,7 @@ summary, preceded by a line naming the target and CPU.`,
 			}
 			var outs map[string]*ir.Tensor
 			if spec != nil {
-				outs, err = runCompiled(e.stdout, g, feeds, spec, *pipeline)
+				outs, err = runCompiled(e.stdout, g, feeds, spec, *pipeline, *weights)
 			} else {
 				outs, err = effc.Run(g, feeds)
 			}
@@ -142,8 +149,9 @@ summary, preceded by a line naming the target and CPU.`,
 }
 
 // runCompiled binds g's symbolic input dims to the sizes of feeds, runs the
-// pipeline, compiles g for spec and runs it with backend/engine.
-func runCompiled(w io.Writer, g *ir.Graph, feeds map[string]*ir.Tensor, spec *target.Spec, pipeline string) (map[string]*ir.Tensor, error) {
+// pipeline, compiles g for spec with the weights mode weights and runs it
+// with backend/engine.
+func runCompiled(w io.Writer, g *ir.Graph, feeds map[string]*ir.Tensor, spec *target.Spec, pipeline, weights string) (map[string]*ir.Tensor, error) {
 	if err := effc.CheckInputs(g, feeds); err != nil {
 		return nil, err
 	}
@@ -158,7 +166,7 @@ func runCompiled(w io.Writer, g *ir.Graph, feeds map[string]*ir.Tensor, spec *ta
 		return nil, err
 	}
 	start := time.Now()
-	outs, err := (&engine.Engine{Spec: spec}).Run(g, feeds)
+	outs, err := (&engine.Engine{Spec: spec, Weights: weights}).Run(g, feeds)
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", spec.Name, err)
 	}
