@@ -430,6 +430,7 @@ func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult
 		return
 	}
 	vl := int64(k.e.cfg.VectorBits / 32)
+	fexact := qdwFloatExact(KH * KW)
 	xz := k.zpAt(xzp, i64(0))
 	var zy value.Value
 	if yzp != nil {
@@ -470,6 +471,56 @@ func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult
 				for kw := int64(0); kw < KW; kw++ {
 					wk[kh*KW+kw] = k.b.NewSelect(ok, wts[kh*KW+kw], i32(0))
 				}
+			}
+			// The interior chunks accumulate in float32 (see qdwFloatExact):
+			// per tap one byte-to-float conversion and one FMA, like the
+			// fp32 kernel, instead of a widening, a subtraction and an
+			// int32 multiply (vpmulld); the zero point is taken out once
+			// per row: sum((x - xz) * w) = sum(x * w) - xz * sum(w).
+			var wkf []value.Value
+			var corr value.Value
+			if fexact {
+				wkf = make([]value.Value, KH*KW)
+				var ws value.Value = i32(0)
+				for i := range wk {
+					wkf[i] = k.b.NewSIToFP(wk[i], types.Float)
+					ws = k.b.NewAdd(ws, wk[i])
+				}
+				corr = k.b.NewSub(b0, k.b.NewMul(xz, ws))
+			}
+			// fchunk computes the interior columns [o, o+v) in float32.
+			fchunk := func(o value.Value, v int64) {
+				ft := ivec(v, types.Float)
+				var acc value.Value = constant.NewZeroInitializer(ft)
+				for kh := int64(0); kh < KH; kh++ {
+					for kw := int64(0); kw < KW; kw++ {
+						iw := k.b.NewAdd(k.b.NewMul(o, i64(sw)), i64(kw*dw-pw))
+						p := k.b.NewGetElementPtr(types.I8, rows[kh], iw)
+						span := (v-1)*sw + 1
+						xv := k.loadAligned1(ivec(span, types.I8), p)
+						if span != v {
+							lanes := make([]constant.Constant, v)
+							for l := range lanes {
+								lanes[l] = i32(int64(l) * sw)
+							}
+							xv = k.b.NewShuffleVector(xv, constant.NewUndef(ivec(span, types.I8)), constant.NewVector(ivec(v, types.I32), lanes...))
+						}
+						var xf value.Value
+						if x.dt == ir.Int8 {
+							xf = k.b.NewSIToFP(xv, ft)
+						} else {
+							xf = k.b.NewUIToFP(xv, ft)
+						}
+						acc = k.fma(xf, k.splatN(wkf[kh*KW+kw], v, types.Float), acc, v)
+					}
+				}
+				ai := k.b.NewAdd(k.b.NewFPToSI(acc, ivec(v, types.I32)), k.splatN(corr, v, types.I32))
+				yp := k.gepElem(y.ptr, y.dt, k.b.NewAdd(yrow, o))
+				if mult == nil {
+					k.storeAligned1(ai, yp)
+					return
+				}
+				k.storeAligned1(k.qRequant(ai, k.splatN(mul, v, types.Double), zy, v, y.dt), yp)
 			}
 			// chunk computes columns [o, o+v) with the taps valid says.
 			chunk := func(o value.Value, v int64, valid func(kw int64) bool) {
@@ -514,9 +565,24 @@ func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult
 			}
 			span := chi - clo
 			if nv := span / vl; nv > 0 {
-				k.loop(nv, func(i value.Value) { chunk(k.b.NewAdd(k.b.NewMul(i, i64(vl)), i64(clo)), vl, all) })
+				k.loop(nv, func(i value.Value) {
+					o := k.b.NewAdd(k.b.NewMul(i, i64(vl)), i64(clo))
+					if fexact {
+						fchunk(o, vl)
+					} else {
+						chunk(o, vl, all)
+					}
+				})
 			}
-			if rest := span % vl; rest > 0 {
+			if rest := span % vl; rest > 0 && span >= vl {
+				// the last vl interior columns again, overlapping the
+				// previous vector: they store the same values
+				if fexact {
+					fchunk(i64(chi-vl), vl)
+				} else {
+					chunk(i64(chi-vl), vl, all)
+				}
+			} else if rest > 0 {
 				k.loop(rest, func(i value.Value) { chunk(k.b.NewAdd(i, i64(chi-rest)), 1, all) })
 			}
 			for o := max(chi, clo); o < OW; o++ {
@@ -608,3 +674,17 @@ func (k *kernel) qdepthwiseRows(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, 
 		})
 	})
 }
+
+// qdwFloatExact reports whether qdepthwise may accumulate a window of taps
+// kernel taps in float32 and get the interpreter's int32 sum exactly. Each
+// term is x * (w - w_zp) with x an 8-bit value (|x| <= 255) and
+// |w - w_zp| <= 255, an integer of magnitude <= 65025 < 2^24, so its float32
+// product is exact; every partial sum of at most taps such terms is an
+// integer of magnitude <= taps * 65025, exact in float32 while that is at
+// most 2^24 (taps <= 258; a 3x3 window sums to at most 585225). An FMA or a
+// multiply then an add of exact operands whose exact result is
+// representable returns that result, so the float32 accumulator equals the
+// integer sum in any order, and fptosi converts it exactly. The zero-point
+// correction xz * sum(w - w_zp) and the bias are added in int32, which is
+// the interpreter's sum((x - xz) * (w - w_zp)) + bias.
+func qdwFloatExact(taps int64) bool { return taps*255*255 <= 1<<24 }

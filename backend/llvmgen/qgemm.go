@@ -387,24 +387,48 @@ func (k *kernel) qStoreTile(u qukKey, acc []value.Value, pc, padd, pmul, pz valu
 	}
 }
 
-// qRequant requantizes the n int32 lanes x exactly like the interpreter:
-// double(x) * mul (n doubles), rounded half to even (llvm.nearbyint: wasm
-// has f64x2.nearest for it and not for llvm.rint), + yzp (an
-// i32), clamped to dt's range (u8 or i8), as n bytes.
+// qRequant requantizes the n int32 lanes x exactly like the interpreter,
+// clamp(nearbyint(double(x) * mul) + yzp, lo, hi) with mul n doubles and
+// yzp an i32, as n bytes, in five double operations per lane and no
+// rounding or float-to-int instruction:
+//
+//	d = double(x) * mul              the interpreter's product, same rounding
+//	d = min(max(d, lo-yzp), hi-yzp)  the clamp, moved before the rounding
+//	e = d + 1.5*2^52                 round half to even
+//	byte = (low 8 bits of e's bit pattern) + yzp, modulo 256
+//
+// Why it is exact. The clamp commutes with the rounding: lo-yzp and hi-yzp
+// are integers and nearbyint is monotonic, so nearbyint(d) + yzp > hi
+// exactly when d > hi-yzp (and then nearbyint(clamped d) + yzp = hi), and
+// likewise below. After the clamp |d| <= 255, so the exact sum
+// d + 1.5*2^52 lies in [2^52, 2^53), where the doubles are exactly the
+// integers: the add (round to nearest even, the default mode every target
+// runs in) returns 1.5*2^52 + nearbyint(d), since 1.5*2^52 is even and
+// adding an even integer keeps which neighbour of a tie is even. (Adding
+// yzp too would not: an odd yzp moves ties to the other neighbour, so
+// yzp is added after the rounding, in bytes.) The bit pattern is the
+// exponent of 2^52 followed by the 52-bit fraction 2^51 + nearbyint(d),
+// whose low 8 bits are nearbyint(d) modulo 256; adding yzp modulo 256 gives
+// nearbyint(d) + yzp modulo 256, the u8 or i8 result (it is within
+// [lo, hi]). No fast-math flags are set, so LLVM neither fuses the
+// multiply and the add nor reassociates them. TestQuantRequantTies checks
+// ties, odd and even zero points and saturation on every target.
 func (k *kernel) qRequant(x, mul, yzp value.Value, n int64, dt ir.DType) value.Value {
 	dv := ivec(n, types.Double)
 	l, h := 0.0, 255.0
 	if dt == ir.Int8 {
 		l, h = -128, 127
 	}
-	lo := k.splatN(constant.NewFloat(types.Double, l), n, types.Double)
-	hi := k.splatN(constant.NewFloat(types.Double, h), n, types.Double)
+	zf := k.b.NewSIToFP(yzp, types.Double)
+	lo := k.splatN(k.b.NewFSub(constant.NewFloat(types.Double, l), zf), n, types.Double)
+	hi := k.splatN(k.b.NewFSub(constant.NewFloat(types.Double, h), zf), n, types.Double)
+	magic := k.splatN(constant.NewFloat(types.Double, 6755399441055744.0), n, types.Double)
 	var d value.Value = k.b.NewFMul(k.b.NewSIToFP(x, dv), mul)
-	d = k.b.NewCall(k.e.intrinsic(fmt.Sprintf("llvm.nearbyint.v%df64", n), dv, dv), d)
-	d = k.b.NewFAdd(d, k.splatN(k.b.NewSIToFP(yzp, types.Double), n, types.Double))
 	d = k.b.NewSelect(k.b.NewFCmp(enum.FPredOLT, d, lo), lo, d)
 	d = k.b.NewSelect(k.b.NewFCmp(enum.FPredOGT, d, hi), hi, d)
-	return k.b.NewTrunc(k.b.NewFPToSI(d, ivec(n, types.I32)), ivec(n, types.I8))
+	d = k.b.NewFAdd(d, magic)
+	r := k.b.NewTrunc(k.b.NewBitCast(d, ivec(n, types.I64)), ivec(n, types.I8))
+	return k.b.NewAdd(r, k.splatN(k.b.NewTrunc(yzp, types.I8), n, types.I8))
 }
 
 // foldPairs adds the even and odd lanes of a 2*vw-lane accumulator.

@@ -50,3 +50,34 @@ func benchQ(b *testing.B, cpu string, q *qGraph, ops float64) {
 	b.ReportMetric(ops/r.Median.Seconds()/1e9, "GOP/s")
 	b.ReportMetric(ops/r.Min.Seconds()/1e9, "GOP/s-best")
 }
+
+// BenchmarkQMobileNet times MobileNetV2-shaped int8 layers on x86_64 with
+// --cpu native: 1x1 convolutions with few input channels (the expansion
+// 24->144 at 56x56, the projection 144->24 at 56x56, 96->576 at 14x14) and a
+// 3x3 depthwise layer (144 channels, 56x56); compare BenchmarkPointwise and
+// BenchmarkDepthwise3x3 (fp32).
+func BenchmarkQMobileNet(b *testing.B) {
+	for _, c := range []struct {
+		name          string
+		cin, cout, hw int64
+		dw            bool
+	}{
+		{"pw24x144@56", 24, 144, 56, false},
+		{"pw144x24@56", 144, 24, 56, false},
+		{"pw16x96@112", 16, 96, 112, false},
+		{"pw96x576@14", 96, 576, 14, false},
+		{"dw144@56", 144, 144, 56, true},
+	} {
+		q := newQGraph(5)
+		qc := qConv{xdt: ir.Uint8, wdt: ir.Int8, ydt: ir.Uint8, xs: []int64{1, c.cin, c.hw, c.hw}, ws: []int64{c.cout, c.cin, 1, 1},
+			perChannel: true, bias: true, xzp: 128}
+		ops := 2 * c.cin * c.cout * c.hw * c.hw
+		if c.dw {
+			qc.ws = []int64{c.cout, 1, 3, 3}
+			qc.attrs = "group=144, pads=[1, 1, 1, 1]"
+			ops = 2 * c.cout * 9 * c.hw * c.hw
+		}
+		q.addConv(qc)
+		b.Run(c.name, func(b *testing.B) { benchQ(b, "native", q, float64(ops)) })
+	}
+}

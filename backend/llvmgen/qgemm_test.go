@@ -325,3 +325,44 @@ func TestQuantMatMulGemm(t *testing.T) {
 	}
 	qCheck(t, q)
 }
+
+// TestQuantRequantTies checks the requantization (qRequant: clamp before
+// rounding, rounding by adding 1.5*2^52 + y_zp) where it is delicate:
+// multipliers of exactly 0.25 and 0.125 put many accumulators on ties
+// (k + 0.5, rounded half to even), small scales keep most outputs inside the
+// range next to its ends, and y_zp at the ends of u8 and i8, on the int8
+// GEMM (1x1 and 3x3) and the depthwise kernel (interiors wider than a
+// vector: the float32 accumulation), bit-exactly against the interpreter.
+func TestQuantRequantTies(t *testing.T) {
+	q := newQGraph(7)
+	for _, c := range []struct {
+		xdt, ydt ir.DType
+		xs, ws   []int64
+		attrs    string
+		ws0, yzp float64
+		xzp      int64
+		bias     bool
+	}{
+		{ir.Uint8, ir.Uint8, []int64{1, 5, 9, 37}, []int64{11, 5, 1, 1}, "", 0.5, 0, 128, true},
+		{ir.Uint8, ir.Uint8, []int64{1, 5, 9, 37}, []int64{11, 5, 1, 1}, "", 0.25, 255, 3, false},
+		{ir.Int8, ir.Int8, []int64{1, 4, 8, 21}, []int64{7, 4, 3, 3}, "pads=[1, 1, 1, 1]", 0.5, -128, -5, true},
+		{ir.Uint8, ir.Int8, []int64{1, 4, 8, 21}, []int64{7, 4, 3, 3}, "pads=[1, 1, 1, 1]", 0.25, 127, 200, true},
+		{ir.Uint8, ir.Uint8, []int64{1, 6, 7, 45}, []int64{6, 1, 3, 3}, "group=6, pads=[1, 1, 1, 1]", 0.5, 17, 128, true},
+		{ir.Int8, ir.Uint8, []int64{1, 6, 7, 45}, []int64{6, 1, 3, 3}, "group=6, pads=[1, 1, 1, 1]", 0.25, 0, 0, false},
+		{ir.Uint8, ir.Int8, []int64{1, 6, 9, 40}, []int64{6, 1, 3, 3}, "group=6, strides=[2, 2], pads=[1, 1, 1, 1]", 0.5, 0, 255, true},
+	} {
+		xlo, xhi := qRange(c.xdt)
+		x := q.input(c.xdt, c.xs, q.ints(ir.NumElements(c.xs), xlo, xhi))
+		m := c.ws[0]
+		// small weights keep sums near the output range
+		w := q.konst(ir.Int8, c.ws, q.ints(ir.NumElements(c.ws), -3, 3))
+		args := []string{x, q.konst(ir.Float32, nil, []float64{1}), q.konst(c.xdt, nil, []float64{float64(c.xzp)}),
+			w, q.konst(ir.Float32, nil, []float64{c.ws0}), q.konst(ir.Int8, nil, []float64{0}),
+			q.konst(ir.Float32, nil, []float64{2}), q.konst(c.ydt, nil, []float64{c.yzp})}
+		if c.bias {
+			args = append(args, q.konst(ir.Int32, []int64{m}, q.ints(m, -300, 300)))
+		}
+		q.node("QLinearConv", args, c.attrs)
+	}
+	qCheck(t, q)
+}

@@ -171,16 +171,17 @@ func TestInt8PatternsMatchKnownAssembly(t *testing.T) {
 }
 
 // depthwiseRe is what model.s must contain for the int8 depthwise kernel on
-// each target: int32 vector multiplies (it widens the bytes and multiplies
-// in int32 lanes).
+// each target: float32 vector multiply-adds (its interiors convert the bytes
+// to float32 and accumulate there, which is exact for 3x3 windows; see
+// qdwFloatExact in backend/llvmgen/conv_quant.go).
 var depthwiseRe = map[string]*regexp.Regexp{
-	"x86_64": regexp.MustCompile(`\bvpmulld\s+%ymm`),
-	"arm64":  regexp.MustCompile(`\b(mul|mla)\s+v\d+\.4s`),
-	"wasm32": regexp.MustCompile(`\bi32x4\.mul\b`),
+	"x86_64": regexp.MustCompile(`\bvfmadd\d+ps\s+.*%ymm`),
+	"arm64":  regexp.MustCompile(`\bfmla\s+v\d+\.4s`),
+	"wasm32": regexp.MustCompile(`\bf32x4\.mul\b`),
 }
 
 // TestInt8DepthwiseVectorized compiles a depthwise QLinearConv (runtime
-// weights) for each target and looks for int32 vector multiplies.
+// weights) for each target and looks for float32 vector multiply-adds.
 func TestInt8DepthwiseVectorized(t *testing.T) {
 	src := `effir 1
 graph "qdw" opset{ai.onnx=21} {
