@@ -81,3 +81,39 @@ func BenchmarkQMobileNet(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) { benchQ(b, "native", q, float64(ops)) })
 	}
 }
+
+// BenchmarkQLinearAdd times a MobileNetV2 residual effc.QLinearAdd on u8
+// (1x24x56x56) on x86_64 with --cpu native; GOP/s counts one op per element.
+func BenchmarkQLinearAdd(b *testing.B) {
+	src := `effir 1
+graph "qadd" opset{ai.onnx=18, effc=1} {
+  input %a : u8[1,24,56,56]
+  input %b : u8[1,24,56,56]
+  const %as : f32[] = 0.0865
+  const %az : u8[] = 113
+  const %bs : f32[] = 0.077
+  const %bz : u8[] = 110
+  const %ys : f32[] = 0.0998
+  const %yz : u8[] = 124
+  %y : u8[1,24,56,56] = effc::QLinearAdd(%a, %as, %az, %b, %bs, %bz, %ys, %yz)  @add
+  output %y
+}
+`
+	q := newQGraph(9)
+	shape := []int64{1, 24, 56, 56}
+	q.in["a"] = fromF64(ir.Uint8, shape, q.ints(ir.NumElements(shape), 0, 255))
+	q.in["b"] = fromF64(ir.Uint8, shape, q.ints(ir.NumElements(shape), 0, 255))
+	spec, err := target.Load("x86_64")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if spec, err = spec.WithCPU("native"); err != nil {
+		b.Fatal(err)
+	}
+	_, r, err := (&engine.Engine{Spec: spec}).Bench(context.Background(), gmParse(b, src), q.in, max(20, b.N))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(r.Median.Microseconds()), "us/median")
+	b.ReportMetric(float64(ir.NumElements(shape))/r.Median.Seconds()/1e9, "GOP/s")
+}
