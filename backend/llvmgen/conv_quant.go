@@ -495,13 +495,23 @@ func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult
 				for kh := int64(0); kh < KH; kh++ {
 					for kw := int64(0); kw < KW; kw++ {
 						iw := k.b.NewAdd(k.b.NewMul(o, i64(sw)), i64(kw*dw-pw))
-						p := k.b.NewGetElementPtr(types.I8, rows[kh], iw)
-						span := (v-1)*sw + 1
+						// strided: a load of v*sw bytes (a power-of-two
+						// vector that LLVM deinterleaves well, where
+						// (v-1)*sw+1 bytes is scalarized), started adj
+						// bytes early so that it stays inside the row for
+						// every interior vector; else the exact span
+						span, adj := (v-1)*sw+1, int64(0)
+						if sw > 1 {
+							if a, ok := qdwStridedAdj(clo, chi, v, sw, kw*dw-pw, W); ok {
+								span, adj = v*sw, a
+							}
+						}
+						p := k.b.NewGetElementPtr(types.I8, rows[kh], k.b.NewSub(iw, i64(adj)))
 						xv := k.loadAligned1(ivec(span, types.I8), p)
 						if span != v {
 							lanes := make([]constant.Constant, v)
 							for l := range lanes {
-								lanes[l] = i32(int64(l) * sw)
+								lanes[l] = i32(int64(l)*sw + adj)
 							}
 							xv = k.b.NewShuffleVector(xv, constant.NewUndef(ivec(span, types.I8)), constant.NewVector(ivec(v, types.I32), lanes...))
 						}
@@ -688,3 +698,15 @@ func (k *kernel) qdepthwiseRows(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, 
 // correction xz * sum(w - w_zp) and the bias are added in int32, which is
 // the interpreter's sum((x - xz) * (w - w_zp)) + bias.
 func qdwFloatExact(taps int64) bool { return taps*255*255 <= 1<<24 }
+
+// qdwStridedAdj returns how many bytes before its first column a load of
+// v*sw bytes starts for qdepthwise's interior vectors of v lanes (output
+// columns o in [clo, chi-v], input columns o*sw + off + l*sw) so that it
+// stays inside the row of W bytes for every such o, and whether one exists
+// (adj < sw: the lanes are the bytes adj, adj+sw, ...).
+func qdwStridedAdj(clo, chi, v, sw, off, W int64) (int64, bool) {
+	first := clo*sw + off           // the first byte of the first vector
+	last := (chi-v)*sw + off + v*sw // one past the last vector's load at adj 0
+	adj := max(0, last-W)
+	return adj, adj < sw && first-adj >= 0
+}

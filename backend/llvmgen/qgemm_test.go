@@ -332,7 +332,8 @@ func TestQuantMatMulGemm(t *testing.T) {
 // (k + 0.5, rounded half to even), small scales keep most outputs inside the
 // range next to its ends, and y_zp at the ends of u8 and i8, on the int8
 // GEMM (1x1 and 3x3) and the depthwise kernel (interiors wider than a
-// vector: the float32 accumulation), bit-exactly against the interpreter.
+// vector: the float32 accumulation; stride 2 with the interiors' wide loads
+// ending at the row's end), bit-exactly against the interpreter.
 func TestQuantRequantTies(t *testing.T) {
 	q := newQGraph(7)
 	for _, c := range []struct {
@@ -350,6 +351,9 @@ func TestQuantRequantTies(t *testing.T) {
 		{ir.Uint8, ir.Uint8, []int64{1, 6, 7, 45}, []int64{6, 1, 3, 3}, "group=6, pads=[1, 1, 1, 1]", 0.5, 17, 128, true},
 		{ir.Int8, ir.Uint8, []int64{1, 6, 7, 45}, []int64{6, 1, 3, 3}, "group=6, pads=[1, 1, 1, 1]", 0.25, 0, 0, false},
 		{ir.Uint8, ir.Int8, []int64{1, 6, 9, 40}, []int64{6, 1, 3, 3}, "group=6, strides=[2, 2], pads=[1, 1, 1, 1]", 0.5, 0, 255, true},
+		{ir.Uint8, ir.Uint8, []int64{1, 4, 9, 37}, []int64{4, 1, 3, 3}, "group=4, strides=[2, 2], pads=[1, 1, 1, 1]", 0.5, 3, 7, true},
+		{ir.Int8, ir.Int8, []int64{1, 3, 5, 70}, []int64{3, 1, 3, 3}, "group=3, strides=[2, 2], pads=[0, 1, 0, 1]", 0.25, 1, -3, true},
+		{ir.Uint8, ir.Uint8, []int64{2, 3, 6, 71}, []int64{3, 1, 3, 3}, "group=3, strides=[2, 2]", 0.25, 9, 128, false},
 	} {
 		xlo, xhi := qRange(c.xdt)
 		x := q.input(c.xdt, c.xs, q.ints(ir.NumElements(c.xs), xlo, xhi))
