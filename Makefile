@@ -21,6 +21,11 @@ demo: build
 	for t in x86_64 arm64 wasm32; do \
 		$(EFFC) run $(MODEL) --target $$t --input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy || exit 1; \
 	done
+	# Compression: OTOv2 pruning of the OTO-trained model, then INT8 compiled for x86_64.
+	$(EFFC) prune testdata/digits_oto/digits_oto.onnx -o out/digits_oto-pruned.onnx
+	$(EFFC) run out/digits_oto-pruned.onnx --input testdata/digits_oto/test_x.npy --labels testdata/digits_oto/test_y.npy
+	$(EFFC) run $(MODEL) --target x86_64 --quantize int8 --calib testdata/digits/test_x.npy \
+		--input testdata/digits/test_x.npy --labels testdata/digits/test_y.npy
 
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: files above need formatting"; exit 1)
