@@ -412,7 +412,6 @@ func (k *kernel) fillI32(p value.Value, lo, hi int64, v value.Value) {
 // use the same code one lane wide with only their valid taps.
 func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult func(m value.Value) value.Value) {
 	g = g.as2D()
-	mg := g.mg()
 	KH, KW := g.kern[0], g.kern[1]
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
@@ -443,19 +442,7 @@ func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult
 		return k.b.NewZExt(v, ivec(n, types.I32))
 	}
 	k.loop(g.n*g.m, func(nm value.Value) {
-		n := k.b.NewUDiv(nm, i64(g.m))
-		m := k.b.NewURem(nm, i64(g.m))
-		xc := k.gepElem(x.ptr, x.dt, k.b.NewMul(k.b.NewAdd(k.b.NewMul(n, i64(g.c)), k.b.NewUDiv(m, i64(mg))), i64(H*W)))
-		wz := k.zpAt(wzp, perChannel(wzp, m))
-		wts := make([]value.Value, KH*KW)
-		for i := range wts {
-			wi := k.b.NewAdd(k.b.NewMul(m, i64(KH*KW)), i64(int64(i)))
-			wts[i] = k.b.NewSub(k.toI32(k.load(w, wi), w.dt), wz)
-		}
-		var b0 value.Value = i32(0)
-		if bias != nil {
-			b0 = k.load(bias, m)
-		}
+		m, xc, wts, b0 := k.qdepthwiseChannel(g, nm, x, w, wzp, bias)
 		var mul value.Value
 		if mult != nil {
 			mul = k.b.NewFPExt(mult(m), types.Double)
@@ -602,6 +589,28 @@ func (k *kernel) qdepthwise(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult
 	})
 }
 
+// qdepthwiseChannel sets up the (batch, channel) pair nm of a depthwise
+// quantized convolution: it returns the output channel m, the input
+// plane it reads, the KH·KW taps as int32 (w - w_zp[m]) and the int32 bias
+// (0 without one).
+func (k *kernel) qdepthwiseChannel(g *convGeom, nm value.Value, x, w, wzp, bias *buf) (m, xc value.Value, wts []value.Value, b0 value.Value) {
+	n := k.b.NewUDiv(nm, i64(g.m))
+	m = k.b.NewURem(nm, i64(g.m))
+	xc = k.gepElem(x.ptr, x.dt, k.b.NewMul(k.b.NewAdd(k.b.NewMul(n, i64(g.c)), k.b.NewUDiv(m, i64(g.mg()))), i64(g.in[0]*g.in[1])))
+	wz := k.zpAt(wzp, perChannel(wzp, m))
+	taps := g.kern[0] * g.kern[1]
+	wts = make([]value.Value, taps)
+	for i := range wts {
+		wi := k.b.NewAdd(k.b.NewMul(m, i64(taps)), i64(int64(i)))
+		wts[i] = k.b.NewSub(k.toI32(k.load(w, wi), w.dt), wz)
+	}
+	b0 = i32(0)
+	if bias != nil {
+		b0 = k.load(bias, m)
+	}
+	return m, xc, wts, b0
+}
+
 // loadAligned1 loads a value of type t from p (any pointer) with align 1.
 func (k *kernel) loadAligned1(t types.Type, p value.Value) value.Value {
 	ld := k.b.NewLoad(t, k.b.NewBitCast(p, types.NewPointer(t)))
@@ -621,7 +630,6 @@ func (k *kernel) storeAligned1(x, p value.Value) {
 // output columns whose input is inside the image (the padding adds
 // nothing); a second loop stores the row as int32 or requantized.
 func (k *kernel) qdepthwiseRows(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, mult func(m value.Value) value.Value) {
-	mg := g.mg()
 	KH, KW := g.kern[0], g.kern[1]
 	H, W := g.in[0], g.in[1]
 	OH, OW := g.out[0], g.out[1]
@@ -632,19 +640,7 @@ func (k *kernel) qdepthwiseRows(g *convGeom, x, xzp, w, wzp, bias, yzp, y *buf, 
 		zy = k.zpAt(yzp, i64(0))
 	}
 	k.loop(g.n*g.m, func(nm value.Value) {
-		n := k.b.NewUDiv(nm, i64(g.m))
-		m := k.b.NewURem(nm, i64(g.m))
-		xc := k.gepElem(x.ptr, x.dt, k.b.NewMul(k.b.NewAdd(k.b.NewMul(n, i64(g.c)), k.b.NewUDiv(m, i64(mg))), i64(H*W)))
-		wz := k.zpAt(wzp, perChannel(wzp, m))
-		wts := make([]value.Value, KH*KW)
-		for i := range wts {
-			wi := k.b.NewAdd(k.b.NewMul(m, i64(KH*KW)), i64(int64(i)))
-			wts[i] = k.b.NewSub(k.toI32(k.load(w, wi), w.dt), wz)
-		}
-		var b0 value.Value = i32(0)
-		if bias != nil {
-			b0 = k.load(bias, m)
-		}
+		m, xc, wts, b0 := k.qdepthwiseChannel(g, nm, x, w, wzp, bias)
 		var mul value.Value
 		if mult != nil {
 			mul = mult(m)
