@@ -299,8 +299,8 @@ func (k *kernel) fp8DequantizeScalar(x, scale, zp, out *buf, pidx func([]value.V
 	})
 }
 
-// fp8QuantizeKernel is QuantizeLinear to an fp8 type: x / scale divided in
-// float32 (half precision for f16/bf16 inputs, double for f64), plus the
+// fp8QuantizeKernel is QuantizeLinear to an fp8 type: x / scale
+// (quantDivide), plus the
 // decoded zero point, then rounded to nearest even and saturated as the
 // saturate attribute says (fp8Encode), as interp's quantizeLinearKernel.
 func (k *kernel) fp8QuantizeKernel(x, scale, zp, out *buf) error {
@@ -313,20 +313,7 @@ func (k *kernel) fp8QuantizeKernel(x, scale, zp, out *buf) error {
 	k.loopNest(x.shape, func(c []value.Value) {
 		i := k.linear(c, xs, 0)
 		p := pidx(c)
-		var q value.Value
-		if x.dt == ir.Float64 {
-			q = k.b.NewFDiv(k.load(x, i), k.mxLoadF64(scale, p))
-		} else {
-			xv := k.load(x, i)
-			if x.dt == ir.Int32 {
-				xv = k.b.NewSIToFP(xv, types.Float)
-			}
-			f := value.Value(k.b.NewFDiv(xv, k.b.NewFPTrunc(k.mxLoadF64(scale, p), types.Float)))
-			if x.dt == ir.Float16 || x.dt == ir.BFloat16 {
-				f = k.widen(k.narrow(f, x.dt), x.dt)
-			}
-			q = k.b.NewFPExt(f, types.Double)
-		}
+		q := k.quantDivide(x, scale, i, p)
 		if zp != nil {
 			q = k.b.NewFAdd(q, k.b.NewFPExt(k.fp8DecodeBits(k.load(zp, p), zp.dt), types.Double))
 		}

@@ -102,21 +102,7 @@ func quantizeLinearKernel(k *kernel) error {
 	k.loopNest(x.shape, func(c []value.Value) {
 		i := k.linear(c, xs, 0)
 		p := pidx(c)
-		var q value.Value
-		if x.dt == ir.Float64 {
-			q = k.b.NewFDiv(k.load(x, i), k.mxLoadF64(scale, p))
-		} else {
-			xv := k.load(x, i)
-			if x.dt == ir.Int32 {
-				xv = k.b.NewSIToFP(xv, types.Float)
-			}
-			sv := k.b.NewFPTrunc(k.mxLoadF64(scale, p), types.Float)
-			f := value.Value(k.b.NewFDiv(xv, sv))
-			if x.dt == ir.Float16 || x.dt == ir.BFloat16 {
-				f = k.widen(k.narrow(f, x.dt), x.dt) // divide in half precision, as numpy does
-			}
-			q = k.b.NewFPExt(f, f64)
-		}
+		q := k.quantDivide(x, scale, i, p)
 		var z value.Value
 		if zp != nil {
 			z = k.mxLoadF64(zp, p)
@@ -124,6 +110,24 @@ func quantizeLinearKernel(k *kernel) error {
 		k.b.NewStore(k.roundSat(q, z, out.dt, lo, hi), k.elemPtr(out, i))
 	})
 	return nil
+}
+
+// quantDivide is QuantizeLinear's x[i] / scale[p] as a double: divided in
+// float32 (in half precision for f16/bf16 x, as numpy does; in double for
+// f64 x), int32 x converted to float32 first.
+func (k *kernel) quantDivide(x, scale *buf, i, p value.Value) value.Value {
+	if x.dt == ir.Float64 {
+		return k.b.NewFDiv(k.load(x, i), k.mxLoadF64(scale, p))
+	}
+	xv := k.load(x, i)
+	if x.dt == ir.Int32 {
+		xv = k.b.NewSIToFP(xv, types.Float)
+	}
+	f := value.Value(k.b.NewFDiv(xv, k.b.NewFPTrunc(k.mxLoadF64(scale, p), types.Float)))
+	if x.dt == ir.Float16 || x.dt == ir.BFloat16 {
+		f = k.widen(k.narrow(f, x.dt), x.dt)
+	}
+	return k.b.NewFPExt(f, f64)
 }
 
 // dequantizeLinearKernel: DequantizeLinear(x, x_scale, x_zero_point?):
