@@ -63,29 +63,25 @@ func fp8BitsOf(dt ir.DType) fp8Bits {
 }
 
 // splatI32 is the i32 constant v, or a vector of it when t is a vector type.
-func splatI32(t types.Type, v int64) value.Value {
-	if vt, ok := t.(*types.VectorType); ok {
-		c := constant.NewInt(types.I32, v)
-		elems := make([]constant.Constant, vt.Len)
-		for i := range elems {
-			elems[i] = c
-		}
-		return constant.NewVector(vt, elems...)
-	}
-	return constant.NewInt(types.I32, v)
-}
+func splatI32(t types.Type, v int64) value.Value { return splatConst(t, constant.NewInt(types.I32, v)) }
 
 // splatF32 is the float constant v, or a vector of it for a vector type t.
 func splatF32(t types.Type, v float64) value.Value {
-	if vt, ok := t.(*types.VectorType); ok {
-		c := constant.NewFloat(types.Float, v)
-		elems := make([]constant.Constant, vt.Len)
-		for i := range elems {
-			elems[i] = c
-		}
-		return constant.NewVector(vt, elems...)
+	return splatConst(t, constant.NewFloat(types.Float, v))
+}
+
+// splatConst is c, or the constant vector of c in every lane when t is a
+// vector type.
+func splatConst(t types.Type, c constant.Constant) value.Value {
+	vt, ok := t.(*types.VectorType)
+	if !ok {
+		return c
 	}
-	return constant.NewFloat(types.Float, v)
+	elems := make([]constant.Constant, vt.Len)
+	for i := range elems {
+		elems[i] = c
+	}
+	return constant.NewVector(vt, elems...)
 }
 
 // fp8DecodeBits decodes fp8 codes v (i8 or a vector of i8) of format dt to
@@ -193,9 +189,9 @@ func (k *kernel) fp8DequantizeKernel(x, scale, zp, out *buf) error {
 					zv = k.fp8DecodeBits(zl, zp.dt)
 				}
 			} else {
-				sv = k.splatVec(s, ft)
+				sv = k.splatN(s, int64(ft.Len), ft.ElemType)
 				if z != nil {
-					zv = k.splatVec(z, ft)
+					zv = k.splatN(z, int64(ft.Len), ft.ElemType)
 				}
 			}
 			if zv != nil {
@@ -272,12 +268,6 @@ func (k *kernel) fp8Encode(f value.Value, dt ir.DType, saturate bool) value.Valu
 	res = k.b.NewSelect(k.b.NewICmp(enum.IPredSGT, code, c(p.maxCode)), overflow, res)
 	res = k.b.NewSelect(k.b.NewICmp(enum.IPredUGT, a, c(0x7f800000)), nan, res)
 	return k.b.NewTrunc(res, types.I8)
-}
-
-// splatVec broadcasts the scalar x to vector type t.
-func (k *kernel) splatVec(x value.Value, t *types.VectorType) value.Value {
-	ins := k.b.NewInsertElement(constant.NewUndef(t), x, i64(0))
-	return k.b.NewShuffleVector(ins, constant.NewUndef(t), constant.NewZeroInitializer(types.NewVector(t.Len, types.I32)))
 }
 
 // fp8DequantizeScalar is the element-at-a-time DequantizeLinear for fp8

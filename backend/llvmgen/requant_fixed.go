@@ -82,7 +82,7 @@ func requantizeKernel(k *kernel) error {
 				if _, ok := v.Type().(*types.VectorType); ok {
 					return v
 				}
-				return k.splatVec(v, vt)
+				return k.splatN(v, int64(vt.Len), vt.ElemType)
 			}
 			// Split the shift before splatting, so that a shift shared by
 			// the lanes stays a uniform vector shift (wasm32 has no
@@ -93,7 +93,7 @@ func requantizeKernel(k *kernel) error {
 			right := k.b.NewSelect(neg, splatI32(sh.Type(), 0), sh)
 			i := k.b.NewAdd(base, off)
 			y := k.requantVec(k.loadInts(acc, i, lanes), splat(param(bias)), splat(param(mult)), splat(left), splat(right),
-				k.splatVec(zp, vt), lo, hi)
+				k.splatN(zp, int64(vt.Len), vt.ElemType), lo, hi)
 			yt := types.NewVector(uint64(lanes), types.I8)
 			st := k.b.NewStore(k.b.NewTrunc(y, yt), k.b.NewBitCast(k.elemPtr(out, i), types.NewPointer(yt)))
 			st.Align = 1
@@ -139,11 +139,7 @@ func (k *kernel) requantVec(acc, bias, mult, left, right, zp value.Value, lo, hi
 
 // splatI64 is the constant vector of vt's lanes of the i64 v.
 func splatI64(vt *types.VectorType, v int64) value.Value {
-	elems := make([]constant.Constant, vt.Len)
-	for i := range elems {
-		elems[i] = constant.NewInt(types.I64, v)
-	}
-	return constant.NewVector(vt, elems...)
+	return splatConst(vt, constant.NewInt(types.I64, v))
 }
 
 // loadInts loads lanes consecutive stored elements of b from b[i] as one
