@@ -90,7 +90,7 @@ func (a *Analysis) constants(g *ir.Graph, cand map[int]bool, measured map[*ir.Va
 		x := n.Input(0)
 		in := t.descs[x]
 		// Stems consume their traced input: record the folds.
-		if isStem(n, t) && in != nil {
+		if isStem(n) && in != nil {
 			for i, at := range in.atoms {
 				r := t.find(at)
 				if !cand[r] {
@@ -134,7 +134,7 @@ func (a *Analysis) constants(g *ir.Graph, cand map[int]bool, measured map[*ir.Va
 }
 
 // isStem reports whether n creates new channels from its traced input.
-func isStem(n *ir.Node, t *tracer) bool {
+func isStem(n *ir.Node) bool {
 	switch n.Op {
 	case "Conv":
 		w := n.Input(1)

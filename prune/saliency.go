@@ -27,7 +27,7 @@ func (a *Analysis) activationImportance(g *ir.Graph, calib []map[string]*ir.Tens
 	watched := map[*ir.Value]*watch{}
 	for _, n := range g.Nodes {
 		x := n.Input(0)
-		if d := t.descs[x]; d != nil && isStem(n, t) && watched[x] == nil {
+		if d := t.descs[x]; d != nil && isStem(n) && watched[x] == nil {
 			watched[x] = &watch{d: d, sum: make([]float64, len(d.atoms)), abs: make([]float64, len(d.atoms))}
 		}
 	}
@@ -66,7 +66,7 @@ func (a *Analysis) activationImportance(g *ir.Graph, calib []map[string]*ir.Tens
 	}
 	for _, n := range g.Nodes {
 		w := watched[n.Input(0)]
-		if w == nil || !isStem(n, t) || w.count == 0 {
+		if w == nil || !isStem(n) || w.count == 0 {
 			continue
 		}
 		for pos, at := range w.d.atoms {
