@@ -182,18 +182,20 @@ func bytesString(n int64) string {
 // inspectGroups prints the group partition of g, then the report of a
 // lossless prune (of g itself, which is not written anywhere).
 func inspectGroups(w io.Writer, g *ir.Graph, asJSON bool) error {
-	a, err := effc.Groups(g)
-	if err != nil {
-		return err
-	}
 	if asJSON {
+		a, err := effc.Groups(g)
+		if err != nil {
+			return err
+		}
 		return printJSON(w, a)
 	}
-	printGroups(w, a)
+	// The prune report carries the analysis it started from: one pass
+	// finds the groups and says what removing the zero ones gives.
 	rep, err := effc.Prune(g, effc.PruneOptions{})
 	if err != nil {
 		return err
 	}
+	printGroups(w, rep.Analysis)
 	fmt.Fprintf(w, "\nremoving the exactly-zero groups (effc prune) would give:\n")
 	printPruneReport(w, rep)
 	return nil
